@@ -1,0 +1,512 @@
+"""E-mail channel: turn a raw message, as received over SMTP, into an InboundMessage.
+
+Pure functions only: no network, no database. Mail written by citizens' clients is often
+broken (missing or wrong charsets, raw 8-bit headers, unclosed multiparts, truncated
+base64), so parsing is lenient on purpose: the stdlib ``compat32`` parser never raises, header
+values are kept exactly as received, and all decoding is done here with explicit fallbacks.
+Only a payload that is not an e-mail at all, or that has no sender, raises ParseError.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import email.utils
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.generator import BytesGenerator
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import Compat32
+from html.parser import HTMLParser
+from io import BytesIO
+from itertools import accumulate
+
+import nh3
+
+from channels.base import Attachment, InboundMessage, ParseError
+
+
+class _RawHeaders(Compat32):
+    """compat32, except that header values are returned exactly as received.
+
+    The stock policy wraps values holding raw 8-bit bytes in ``Header`` objects; we would
+    rather get the (surrogate-escaped) text and guess its charset ourselves.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+# CRLF so that message/rfc822 attachments are written back as real .eml files.
+_POLICY = _RawHeaders(linesep="\r\n")
+# The stdlib defaults only: the system's mime.types would make names machine dependent.
+_MIME = mimetypes.MimeTypes()
+_EXTENSIONS = {"message/rfc822": ".eml", "text/rfc822-headers": ".txt", "text/calendar": ".ics"}
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")
+_MSG_ID = re.compile(r"<([^<>\s]+)>")
+_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_C1_BYTES = re.compile(rb"[\x80-\x9f]")
+_ROBOT = re.compile(
+    r"(mailer-daemon|postmaster|no[-_.]?reply|ne[-_.]?pas[-_.]?r[eé]pondre|do[-_.]?not[-_.]?reply)"
+    r"([-+._].*)?"
+)
+
+
+def normalize(
+    raw: bytes, *, envelope_from: str | None = None, recipients: Sequence[str] = ()
+) -> InboundMessage:
+    """Parse ``raw`` (the message bytes as received) into an InboundMessage.
+
+    Raises ParseError if ``raw`` is not an e-mail or no sender address can be found.
+    """
+    msg = BytesParser(policy=_POLICY).parsebytes(raw)
+    # The parser accepts anything; without a single header line this was not an e-mail.
+    if not msg.keys():
+        raise ParseError("not an e-mail message: no header")
+    sender, sender_name = _sender(msg, envelope_from)
+    parts = _Parts()
+    parts.collect(msg)
+    text = "\n".join(parts.text)
+    if not parts.text and parts.html is not None:
+        text = html_to_text(parts.html)
+    references = _msg_ids(_raw(msg, "In-Reply-To")) + _msg_ids(_raw(msg, "References"))
+    message_ids = _msg_ids(_raw(msg, "Message-ID"))
+    return InboundMessage(
+        channel="email",
+        sender=sender,
+        sender_name=sender_name,
+        recipients=_recipients(msg, recipients),
+        subject=decode_header(_raw(msg, "Subject")),
+        text=text,
+        html=sanitize_html(parts.html) if parts.html is not None else None,
+        quote_start=split_quote(text),
+        message_id=message_ids[0] if message_ids else None,
+        references=tuple(dict.fromkeys(references)),
+        automated=automation_reason(msg),
+        attachments=tuple(parts.attachments),
+        sent_at=_parse_date(_raw(msg, "Date")),
+    )
+
+
+# --- headers and addresses -------------------------------------------------------------
+
+
+def _raw(msg: Message, name: str) -> str:
+    value = msg.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _unescape(raw: str) -> str:
+    """Turn raw 8-bit bytes (surrogate-escaped by the parser) in a header into text."""
+    if raw.isascii():
+        return raw
+    return decode_bytes(raw.encode("utf-8", "surrogateescape"), None)
+
+
+def decode_header(raw: str) -> str:
+    """Decode a header value: RFC 2047 encoded-words, stray 8-bit bytes, folding."""
+    text = _unescape(raw)
+    out: list[str] = []
+    pending, charset = bytearray(), ""
+    pos, after_word = 0, False
+    for match in _ENCODED_WORD.finditer(text):
+        gap = text[pos : match.start()]
+        # Whitespace between two encoded-words is not part of the text (RFC 2047, 6.2).
+        if gap and not (after_word and gap.isspace()):
+            out.append(decode_bytes(bytes(pending), charset))
+            out.append(gap)
+            pending = bytearray()
+        word_charset = match[1].split("*")[0].lower()  # drop an RFC 2231 language tag
+        if pending and word_charset != charset:
+            out.append(decode_bytes(bytes(pending), charset))
+            pending = bytearray()
+        # Adjacent words are joined before decoding: clients split multibyte characters.
+        pending += _decode_word(match[2], match[3])
+        charset, pos, after_word = word_charset, match.end(), True
+    out.append(decode_bytes(bytes(pending), charset))
+    out.append(text[pos:])
+    return " ".join(_CONTROL.sub("", "".join(out)).split())
+
+
+def _decode_word(encoding: str, payload: str) -> bytes:
+    data = payload.encode("ascii", "ignore")
+    if encoding in "Bb":
+        return _b64decode(data)
+    return binascii.a2b_qp(data, header=True)
+
+
+def normalize_address(addr: str) -> str:
+    """``addr`` lower-cased without angle brackets or blanks, or "" if it is not an address."""
+    candidate = addr.strip()
+    if "<" in candidate:
+        bracketed = re.search(r"<([^<>]*)>", candidate)
+        candidate = bracketed[1] if bracketed else ""
+    candidate = candidate.strip(" \t'\"").lower().rstrip(".")
+    return candidate if _ADDRESS.fullmatch(candidate) else ""
+
+
+def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
+    """(address, display name) pairs found in the given headers; invalid ones are dropped."""
+    values = [_unescape(value) for name in names for value in msg.get_all(name, [])]
+    pairs = []
+    for display, addr in email.utils.getaddresses(values):
+        if address := normalize_address(addr):
+            pairs.append((address, decode_header(display)))
+    return pairs
+
+
+def _sender(msg: Message, envelope_from: str | None) -> tuple[str, str]:
+    for header in ("From", "Sender", "Reply-To"):
+        if pairs := _addresses(msg, header):
+            return pairs[0]
+    if address := normalize_address(envelope_from or ""):
+        return address, ""
+    raise ParseError("no sender address")
+
+
+def _recipients(msg: Message, envelope: Sequence[str]) -> tuple[str, ...]:
+    found = [normalize_address(addr) for addr in envelope]
+    if not any(found):
+        found = [addr for addr, _ in _addresses(msg, "To", "Cc")]
+    return tuple(dict.fromkeys(addr for addr in found if addr))
+
+
+def _msg_ids(raw: str) -> list[str]:
+    text = _unescape(raw)
+    # Some clients drop the angle brackets; accept bare tokens that look like ids.
+    return _MSG_ID.findall(text) or [t for t in text.split() if "@" in t and "<" not in t]
+
+
+def _parse_date(raw: str) -> datetime | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(_unescape(raw).strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # "-0000" (or no zone at all) means the local time is unknown: read it as UTC.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def automation_reason(msg: Message) -> str | None:
+    """Why ``msg`` looks machine-sent, so that it must not get an automatic reply; else None."""
+    auto_submitted = _raw(msg, "Auto-Submitted").split(";")[0].strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return "auto-submitted"
+    if _raw(msg, "Precedence").strip().lower() in {"bulk", "list", "junk"}:
+        return "precedence"
+    if "X-Loop" in msg:
+        return "x-loop"
+    if "List-Id" in msg or "List-Unsubscribe" in msg:
+        return "list"
+    suppress = {word.strip().lower() for word in _raw(msg, "X-Auto-Response-Suppress").split(",")}
+    if suppress & {"all", "autoreply", "oof"}:
+        return "x-auto-response-suppress"
+    senders = _addresses(msg, "From", "Sender")
+    if any(_ROBOT.fullmatch(addr.partition("@")[0]) for addr, _ in senders):
+        return "robot-sender"
+    if msg.get_content_type() == "multipart/report":
+        return "report"
+    return None
+
+
+# --- bodies and attachments ------------------------------------------------------------
+
+
+def decode_bytes(data: bytes, declared: str | None) -> str:
+    """Decode ``data`` with the declared charset if it fits, else utf-8, cp1252, latin-1."""
+    for name in _charset_candidates(data, declared):
+        try:
+            return data.decode(name)
+        except (LookupError, UnicodeDecodeError):  # unknown label or wrong guess
+            continue
+    return data.decode("latin-1")  # maps every byte: never fails
+
+
+def _charset_candidates(data: bytes, declared: str | None) -> list[str]:
+    try:
+        codec = codecs.lookup((declared or "").strip(" \"'")).name
+    except LookupError:
+        codec = ""
+    guesses = []
+    if codec in {"ascii", "iso8859-1", "iso8859-15", "cp1252"} and not data.isascii():
+        # Webmails and forms often label UTF-8 as latin-1; valid non-ASCII UTF-8 is no accident.
+        guesses.append("utf-8")
+    if codec in {"ascii", "iso8859-1"} and _C1_BYTES.search(data):
+        # 0x80-0x9F are control codes in latin-1 but € ’ œ in cp1252, which Windows really sent.
+        guesses.append("cp1252")
+    return [*guesses, *([codec] if codec else []), "utf-8", "cp1252"]
+
+
+def _b64decode(data: bytes) -> bytes:
+    try:
+        return base64.b64decode(data)
+    except binascii.Error:
+        # Truncated or damaged: keep the alphabet, re-pad, drop a dangling character.
+        cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+        cleaned = cleaned[: len(cleaned) - 1] if len(cleaned) % 4 == 1 else cleaned
+        return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4))
+
+
+def _payload_bytes(part: Message) -> bytes:
+    """The decoded content of a leaf part; broken encodings give what can be decoded."""
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return b""
+    data = payload.encode("utf-8", "surrogateescape")  # the bytes as received
+    encoding = _raw(part, "Content-Transfer-Encoding").strip(" \t\"'").lower()
+    if encoding == "base64":
+        return _b64decode(data)
+    if encoding == "quoted-printable":
+        return binascii.a2b_qp(data)
+    if "uu" in encoding:
+        decoded = part.get_payload(decode=True)
+        return decoded if isinstance(decoded, bytes) else data
+    return data
+
+
+def _decode_text(part: Message) -> str:
+    text = decode_bytes(_payload_bytes(part), part.get_content_charset())
+    # NUL is dropped because PostgreSQL text columns refuse it.
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").removeprefix("\ufeff")
+
+
+def _flatten(part: Message) -> bytes:
+    """The bytes of the message(s) held by a message/* part."""
+    payload = part.get_payload()
+    if not isinstance(payload, list):
+        return _payload_bytes(part)
+    out = BytesIO()
+    for inner in payload:
+        if isinstance(inner, Message):
+            BytesGenerator(out, mangle_from_=False, policy=_POLICY).flatten(inner)
+    return out.getvalue()
+
+
+def _safe_filename(name: str, content_type: str, index: int) -> str:
+    """A plain base name: no directories, no control or bidi characters, at most 200 chars."""
+    base = re.split(r"[/\\]", decode_header(name))[-1]
+    base = "".join(c for c in base if unicodedata.category(c) not in {"Cc", "Cf", "Cs"})
+    # NFC because macOS sends decomposed names; leading dots would make hidden files.
+    base = unicodedata.normalize("NFC", base).strip().lstrip(".")
+    if not base:
+        extension = _EXTENSIONS.get(content_type) or _MIME.guess_extension(content_type)
+        return f"piece-jointe-{index}{extension or '.bin'}"
+    if len(base) > 200:
+        stem, dot, extension = base.rpartition(".")
+        keep = f"{dot}{extension}" if dot and len(extension) <= 16 else ""
+        base = (stem if keep else base)[: 200 - len(keep)] + keep
+    return base
+
+
+@dataclass
+class _Parts:
+    """What a walk over the MIME tree found: body candidates and attachments."""
+
+    text: list[str] = field(default_factory=list)
+    html: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+
+    def collect(self, part: Message) -> None:
+        content_type = part.get_content_type()
+        payload = part.get_payload()
+        if part.get_content_maintype() == "message":  # forwarded mail, bounce reports
+            self._attach(part, _flatten(part))
+        elif isinstance(payload, list):
+            for sub in payload:
+                if isinstance(sub, Message):
+                    self.collect(sub)
+        elif not _is_body(part):
+            self._attach(part, _payload_bytes(part))
+        # A multipart whose boundary is missing is shown as text rather than lost.
+        elif content_type == "text/plain" or content_type.startswith("multipart/"):
+            self.text.append(_decode_text(part))
+        elif content_type == "text/html" and self.html is None:
+            self.html = _decode_text(part)
+        else:
+            self._attach(part, _payload_bytes(part))
+
+    def _attach(self, part: Message, data: bytes) -> None:
+        content_type = part.get_content_type()
+        name = _safe_filename(part.get_filename() or "", content_type, len(self.attachments) + 1)
+        self.attachments.append(Attachment(name, content_type, data))
+
+
+def _is_body(part: Message) -> bool:
+    return part.get_content_disposition() != "attachment" and not part.get_filename()
+
+
+# --- quotes ----------------------------------------------------------------------------
+
+_ATTRIBUTION = re.compile(r"(?:Le|On)\s.+\s(?:a\s+écrit|wrote)\s*:", re.IGNORECASE)
+_SEPARATOR = re.compile(r"-{3,}\s*(?:Message d['’]origine|Original Message)\s*-{3,}", re.I)
+_HEADER_FROM = re.compile(r"\*?(?:De|From)\s*:\*?\s*\S", re.IGNORECASE)
+_HEADER_SENT = re.compile(r"\*?(?:Envoyé|Sent|Date)\s*:", re.IGNORECASE)
+_UNDERSCORES = re.compile(r"_{10,}")
+
+
+def split_quote(text: str) -> int | None:
+    """Offset in ``text`` where the quoted previous message of a reply begins, or None."""
+    lines = text.splitlines(keepends=True)
+    offsets = list(accumulate((len(line) for line in lines), initial=0))
+    stripped = [line.strip() for line in lines]
+    for i in range(len(stripped)):
+        if _starts_quote(stripped, i):
+            # Outlook draws a line of underscores above its "De : / Envoyé :" block.
+            above = i > 0 and _UNDERSCORES.fullmatch(stripped[i - 1])
+            return offsets[i - 1] if above else offsets[i]
+    return _trailing_quote(stripped, offsets)
+
+
+def _starts_quote(lines: list[str], i: int) -> bool:
+    line = lines[i]
+    if len(line) > 300:  # attributions are short; also keeps the regexes cheap
+        return False
+    if line.startswith(("Le ", "On ", "Le\xa0")):
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        # Gmail wraps long attributions; requiring a digit (date) avoids ordinary sentences.
+        for candidate in (line, f"{line} {following}"):
+            if _ATTRIBUTION.fullmatch(candidate) and any(c.isdigit() for c in candidate):
+                return True
+    if _SEPARATOR.fullmatch(line):
+        return True
+    return bool(_HEADER_FROM.match(line)) and any(
+        _HEADER_SENT.match(n) for n in lines[i + 1 : i + 4]
+    )
+
+
+def _trailing_quote(lines: list[str], offsets: list[int]) -> int | None:
+    """Start of the run of "> " lines that ends the text (blank lines allowed), if any."""
+    start = None
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith(">"):
+            start = i
+        elif lines[i]:
+            break
+    return None if start is None else offsets[start]
+
+
+# --- HTML ------------------------------------------------------------------------------
+
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
+    "del", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+    "li", "ol", "p", "pre", "q", "s", "small", "span", "strike", "strong", "sub", "sup", "table",
+    "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "ol": {"start"},
+}
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    # Remote images are tracking pixels: only images carried in the mail itself (cid:) stay.
+    if tag == "img" and attribute == "src":
+        return value if value.lower().startswith("cid:") else None
+    if tag == "a" and attribute == "href" and value.lower().startswith("cid:"):
+        return None
+    return value
+
+
+def sanitize_html(html: str) -> str:
+    """HTML safe to show in the inbox: formatting, lists, tables and links only."""
+    result: str = nh3.clean(
+        html,
+        tags=_TAGS,
+        clean_content_tags={"script", "style", "title"},
+        attributes=_ATTRIBUTES,
+        attribute_filter=_filter_attribute,
+        url_schemes={"http", "https", "mailto", "tel", "cid"},
+        url_relative="deny",  # a relative link in a mail points nowhere we know
+        link_rel="noopener noreferrer nofollow",
+    )
+    return result
+
+
+_PARAGRAPHS = {
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "dl", "table", "pre", "hr",
+}  # fmt: skip
+_LINES = {
+    "div", "tr", "dt", "dd", "address", "article", "aside", "footer", "header", "section", "form",
+    "caption", "center",
+}  # fmt: skip
+_HIDDEN = {"script", "style", "head", "title", "template"}
+_SPACES = re.compile(r"[ \t\n\r\f\v\xa0]+")
+
+
+class _TextExtractor(HTMLParser):
+    """Collects the text of an HTML document, with line breaks where blocks are."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self._newlines = 0  # how many newlines the output currently ends with
+        self._hidden = 0
+        self._pre = 0
+
+    def _break(self, count: int) -> None:
+        if self._newlines < count:
+            self.out.append("\n" * (count - self._newlines))
+            self._newlines = count
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body":  # an unclosed <head> must not hide the whole message
+            self._hidden = 0
+        elif tag in _HIDDEN:
+            self._hidden += 1
+        elif tag == "br":
+            self.out.append("\n")
+            self._newlines += 1
+        elif tag == "li":
+            self._break(1)
+            self.out.append("- ")
+            self._newlines = 0
+        elif tag in ("td", "th") and not self._newlines:
+            self.out.append("\t")
+        self._block(tag)
+        if tag == "pre":
+            self._pre += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        self._block(tag)
+        if tag == "pre":
+            self._pre = max(0, self._pre - 1)
+
+    def _block(self, tag: str) -> None:
+        if tag in _PARAGRAPHS:
+            self._break(2)
+        elif tag in _LINES:
+            self._break(1)
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if not self._pre:
+            data = _SPACES.sub(" ", data)
+            if self._newlines:  # no blanks at the start of a line
+                data = data.lstrip(" ")
+        if data:
+            self.out.append(data)
+            content = data.rstrip("\n")
+            self._newlines = len(data) - len(content) + (0 if content else self._newlines)
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text of an HTML body: scripts and styles dropped, entities decoded."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    lines = [line.rstrip() for line in "".join(parser.out).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

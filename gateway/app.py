@@ -1,0 +1,71 @@
+"""The FastAPI application: API, pages, health and metrics, composed once."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import FastAPI, Response
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func
+from sqlmodel import col, select
+from starlette.middleware.sessions import SessionMiddleware
+
+from gateway import metrics
+from gateway.db import Database
+from gateway.models import JournalItem, JournalStatus
+from gateway.settings import Settings
+from inbox import api, web
+from inbox.models import Ticket
+from inbox.services import CLAIMABLE
+
+
+def create_app(settings: Settings, db: Database, wake: threading.Event | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Guichet",
+        version="0.1.0",
+        description="Passerelle de relation citoyen : tous les canaux, une seule file.",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.wake = wake or threading.Event()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie="guichet_session",
+        same_site="strict",
+        https_only=settings.public_url.startswith("https://"),
+        max_age=12 * 3600,
+    )
+    app.include_router(api.router)
+    app.include_router(web.router)
+
+    def depths() -> dict[str, int]:
+        with db.read() as session:
+            queue = session.exec(
+                select(func.count())
+                .select_from(Ticket)
+                .where(col(Ticket.assignee_id).is_(None), col(Ticket.status).in_(CLAIMABLE))
+            ).one()
+            journal = session.exec(
+                select(func.count())
+                .select_from(JournalItem)
+                .where(JournalItem.status == JournalStatus.pending)
+            ).one()
+        return {"queue": queue, "journal": journal}
+
+    collector = metrics.DepthCollector(depths)
+    metrics.REGISTRY.register(collector)
+    app.router.add_event_handler("shutdown", lambda: metrics.REGISTRY.unregister(collector))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        with db.read() as session:
+            session.exec(select(1)).one()
+        return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return app

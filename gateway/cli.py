@@ -1,0 +1,127 @@
+"""The ``guichet`` command: serve, demo, database migrations, agents."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+from sqlmodel import select
+
+from gateway import migrate
+from gateway.db import Database
+from gateway.settings import Settings, get_settings
+from inbox.auth import hash_password, issue_token
+from inbox.models import Agent, Role, Team
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # aiosmtpd logs every envelope address at INFO: personal data stays out of our logs.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _db(settings: Settings) -> Database:
+    db = Database(settings.database_url)
+    migrate.upgrade(db.engine)
+    return db
+
+
+@click.group()
+def main() -> None:
+    """Guichet: every channel a citizen uses, one inbox for the town hall."""
+    _setup_logging()
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default from settings)")
+@click.option("--http-port", type=int, default=None)
+@click.option("--smtp-port", type=int, default=None)
+def serve(host: str | None, http_port: int | None, smtp_port: int | None) -> None:
+    """Run the HTTP API and the SMTP intake in one process."""
+    from gateway.server import serve as run
+
+    s = get_settings()
+    code = asyncio.run(
+        run(s, host or s.http.host, http_port or s.http.port, smtp_port or s.smtp.port)
+    )
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--http-port", type=int, default=8000)
+@click.option("--smtp-port", type=int, default=2525)
+def demo(http_port: int, smtp_port: int) -> None:
+    """Serve a throwaway database seeded with agents, citizens and French e-mails."""
+    from gateway.demo import run_demo
+
+    sys.exit(run_demo(http_port, smtp_port))
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    database = _db(get_settings())
+    database.dispose()
+    click.echo("database is up to date")
+
+
+@main.group()
+def agents() -> None:
+    """Agent accounts."""
+
+
+@agents.command("add")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.agent.value)
+@click.option("--team", default=None, help="Team name (created if new)")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
+def agents_add(email: str, name: str, role: str, team: str | None, password_stdin: bool) -> None:
+    """Create or update an agent account."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else ""
+    if password_stdin and len(password) < 12:
+        raise click.UsageError("the password must be at least 12 characters long")
+    database = _db(get_settings())
+    with database.write() as session:
+        team_id = None
+        if team:
+            found = session.exec(select(Team).where(Team.name == team)).first()
+            if found is None:
+                found = Team(name=team)
+                session.add(found)
+                session.flush()
+            team_id = found.id
+        address = email.strip().lower()
+        agent = session.exec(select(Agent).where(Agent.email == address)).first() or Agent(
+            email=address, name=name
+        )
+        agent.name, agent.role, agent.team_id = name, role, team_id
+        if password:
+            agent.password_hash = hash_password(password)
+        session.add(agent)
+    click.echo(f"agent {address} ({role}) saved")
+
+
+@agents.command("token")
+@click.argument("email")
+def agents_token(email: str) -> None:
+    """Print a new bearer token for an agent (only its hash is stored)."""
+    database = _db(get_settings())
+    with database.write() as session:
+        agent = session.exec(select(Agent).where(Agent.email == email.strip().lower())).first()
+        if agent is None:
+            raise click.ClickException(f"no agent {email}")
+        token = issue_token(session, agent)
+    click.echo(token)

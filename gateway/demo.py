@@ -1,0 +1,139 @@
+"""``guichet demo``: the real server on a throwaway database, with agents, citizens and mail.
+
+Outgoing mail (acknowledgements, replies) goes to a local catcher that writes each message as
+an ``.eml`` file in the demo directory, so the whole loop can be watched without a mail server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+import smtplib
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from gateway import migrate
+from gateway.db import Database
+from gateway.demo_data import CITIZENS, DEMO_DOMAIN, demo_messages
+from gateway.server import serve
+from gateway.settings import RelaySettings, Settings, SmtpSettings, get_settings
+from inbox.auth import hash_password
+from inbox.models import Agent, Citizen, ContactPoint, Role, Team
+
+AGENTS = (
+    ("admin@mairie.example", "Alice Administratrice", Role.admin, None),
+    ("superviseur@mairie.example", "Sophie Superviseure", Role.supervisor, "Accueil"),
+    ("agent@mairie.example", "Karim Agent", Role.agent, "Accueil"),
+    ("etat-civil.agent@mairie.example", "Lucie Agent", Role.agent, "État civil"),
+)
+
+
+class _Catcher:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        name = f"{time.strftime('%H%M%S')}-{secrets.token_hex(3)}.eml"
+        (self.folder / name).write_bytes(envelope.original_content or envelope.content)
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def seed(db: Database) -> list[tuple[str, str, str]]:
+    """Create the demo agents and citizens; return (email, role, password) for each agent."""
+    credentials = []
+    with db.write() as session:
+        teams: dict[str, Team] = {}
+        for email, name, role, team_name in AGENTS:
+            team_id = None
+            if team_name:
+                team = teams.get(team_name) or Team(name=team_name)
+                session.add(team)
+                session.flush()
+                teams[team_name], team_id = team, team.id
+            password = secrets.token_urlsafe(12)
+            session.add(
+                Agent(
+                    email=email,
+                    name=name,
+                    role=role,
+                    team_id=team_id,
+                    password_hash=hash_password(password),
+                )
+            )
+            credentials.append((email, role.value, password))
+        for c in CITIZENS:
+            citizen = Citizen(
+                first_name=c.first_name,
+                last_name=c.last_name,
+                birth_name=c.birth_name,
+                display_name=f"{c.first_name} {c.last_name}",
+                birth_date=c.birth_date,
+                address=c.address,
+                postcode=c.postcode,
+                city=c.city,
+            )
+            session.add(citizen)
+            session.flush()
+            session.add(ContactPoint(citizen_id=citizen.id or 0, kind="email", value=c.email))
+    return credentials
+
+
+def _send_demo_mail(port: int) -> None:
+    for _ in range(200):  # wait for the server to listen
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
+                for raw in demo_messages():
+                    smtp.sendmail("demo@localhost", [f"contact@{DEMO_DOMAIN}"], raw)
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def run_demo(http_port: int, smtp_port: int) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="guichet-demo-"))
+    catcher = Controller(_Catcher(folder / "sent"), hostname="127.0.0.1", port=_free_port())
+    catcher.start()
+    base = get_settings()
+    settings: Settings = base.model_copy(
+        update={
+            "data_dir": folder,
+            "database_url": f"sqlite:///{folder / 'demo.sqlite'}",
+            "relay": RelaySettings(host="127.0.0.1", port=catcher.port),
+            "smtp": SmtpSettings(
+                **{
+                    **base.smtp.model_dump(),
+                    "domains": [DEMO_DOMAIN],
+                    "from_address": f"contact@{DEMO_DOMAIN}",
+                }
+            ),
+        }
+    )
+    db = Database(settings.database_url)
+    migrate.upgrade(db.engine)
+    credentials = seed(db)
+    db.dispose()
+    print(f"\nGuichet demo — http://127.0.0.1:{http_port}/  (SMTP on 127.0.0.1:{smtp_port})")
+    print(f"Outgoing mail is written to {folder / 'sent'}\n")
+    for email, role, password in credentials:
+        print(f"  {role:<11} {email:<34} {password}")
+    print("\nCtrl-C stops the demo and deletes its data.\n", flush=True)
+    threading.Thread(target=_send_demo_mail, args=(smtp_port,), daemon=True).start()
+    try:
+        return asyncio.run(serve(settings, "127.0.0.1", http_port, smtp_port))
+    finally:
+        catcher.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,45 @@
+"""Prometheus metrics. Counters are per process; queue depth is read from the database at scrape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+REGISTRY = CollectorRegistry()
+MESSAGES_RECEIVED = Counter(
+    "guichet_messages_received", "Inbound messages journaled", ["channel"], registry=REGISTRY
+)
+MESSAGES_PROCESSED = Counter(
+    "guichet_messages_processed",
+    "Journal items finished, by outcome",
+    ["outcome"],
+    registry=REGISTRY,
+)
+PIPELINE_SECONDS = Histogram(
+    "guichet_pipeline_latency_seconds",
+    "Time from journal commit to ticket",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
+OUTBOX_SENT = Counter(
+    "guichet_outbox_sent", "Outgoing messages", ["channel", "outcome"], registry=REGISTRY
+)
+
+
+class DepthCollector(Collector):
+    """Reads queue depths at scrape time so that every process reports the shared truth."""
+
+    def __init__(self, read: Callable[[], dict[str, int]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        depths = self.read()
+        queue = GaugeMetricFamily("guichet_queue_depth", "Unassigned open tickets")
+        queue.add_metric([], depths.get("queue", 0))
+        journal = GaugeMetricFamily("guichet_journal_pending", "Journal items not yet processed")
+        journal.add_metric([], depths.get("journal", 0))
+        yield queue
+        yield journal

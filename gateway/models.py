@@ -1,0 +1,64 @@
+"""Intake-side tables: the journal every inbound payload enters first, and the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+from inbox.models import utcnow
+
+
+class JournalStatus(StrEnum):
+    pending = "pending"
+    done = "done"
+    duplicate = "duplicate"
+    quarantined = "quarantined"  # cannot be parsed: waits for a supervisor
+    failed = "failed"  # a stage kept failing: dead letter, raw payload kept
+
+
+class JournalItem(SQLModel, table=True):
+    __table_args__ = (Index("ix_journal_pending", "status", "next_attempt_at", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    received_at: datetime = Field(default_factory=utcnow)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    envelope: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=JournalStatus.pending, max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    processed_at: datetime | None = None
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class OutboxItem(SQLModel, table=True):
+    """An outgoing message, committed before it is sent and marked sent with the provider's id."""
+
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_recipient", "recipient", "kind", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    kind: str = Field(max_length=10)  # "ack" or "reply"
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    recipient: str = Field(max_length=254)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default=OutboxStatus.pending, max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    provider_id: str = Field(default="", max_length=998)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

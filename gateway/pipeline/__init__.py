@@ -1,0 +1,29 @@
+"""The pipeline every journaled message goes through, declared once, in order.
+
+Each stage is a small module with ``run(ctx)``. All stages of one journal item run in one
+database transaction, so an item interrupted by a crash leaves no trace and simply runs again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gateway.pipeline import acknowledge, dedupe, match_citizen, thread, ticket
+from gateway.pipeline.context import Context
+
+Stage = Callable[[Context], None]
+
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("dedupe", dedupe.run),
+    ("thread", thread.run),
+    ("match_citizen", match_citizen.run),
+    ("ticket", ticket.run),
+    ("acknowledge", acknowledge.run),
+)
+
+
+def run_stages(ctx: Context) -> None:
+    for _name, stage in STAGES:
+        if ctx.stopped:
+            return
+        stage(ctx)

@@ -1,0 +1,94 @@
+"""Stage 5: acknowledge a new request on its channel, with its reference and answer delay.
+
+Never to a robot (the loop guard), never to ourselves, and at most N per sender per hour: an
+autoresponder that slips through the header checks still cannot start a storm.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from channels import email_smtp
+from gateway.models import OutboxItem
+from gateway.pipeline.context import Context
+from gateway.settings import Settings
+from inbox import i18n
+from inbox.models import Message, utcnow
+
+
+def refusal(ctx: Context) -> str | None:
+    """Why no acknowledgement goes out for this message, or None if one should."""
+    s = ctx.settings
+    if not s.ack.enabled:
+        return "disabled"
+    if not ctx.ticket_created or ctx.ticket is None:
+        return "not_new"
+    if ctx.msg.automated:
+        return ctx.msg.automated
+    if is_own_address(s, ctx.msg.sender):
+        return "own_address"
+    since = utcnow() - timedelta(hours=1)
+    recent = ctx.session.exec(
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(OutboxItem.recipient == ctx.msg.sender, OutboxItem.kind == "ack")
+        .where(OutboxItem.created_at >= since)
+    ).one()
+    if recent >= s.ack.max_per_sender_per_hour:
+        return "rate_capped"
+    return None
+
+
+def is_own_address(settings: Settings, address: str) -> bool:
+    domain = address.rpartition("@")[2]
+    return address == settings.smtp.from_address.lower() or domain in settings.smtp.domains
+
+
+def run(ctx: Context) -> None:
+    if ctx.msg.channel != "email" or ctx.ticket is None or refusal(ctx) is not None:
+        return
+    s, ticket, lang = ctx.settings, ctx.ticket, ctx.settings.language
+    subject = ctx.msg.subject.strip() or ticket.subject
+    body = i18n.render(
+        "ack",
+        lang,
+        subject=subject,
+        reference=ticket.reference,
+        delay=str(s.ack.answer_delay_days),
+        authority=s.authority_name,
+    )
+    ack_subject = i18n.text("ack_subject", lang, reference=ticket.reference, subject=subject)
+    message_id, raw = email_smtp.compose(
+        from_address=s.smtp.from_address,
+        from_name=s.authority_name,
+        to=ctx.msg.sender,
+        subject=ack_subject,
+        body=body,
+        in_reply_to=ctx.msg.message_id,
+        references=ctx.msg.references,
+        automatic=True,
+    )
+    out = Message(
+        ticket_id=ticket.id or 0,
+        direction="out",
+        channel="email",
+        external_id=message_id,
+        sender=s.smtp.from_address,
+        subject=ack_subject,
+        text=body,
+    )
+    ctx.session.add(out)
+    ctx.session.flush()
+    ctx.session.add(
+        OutboxItem(
+            channel="email",
+            kind="ack",
+            ticket_id=ticket.id,
+            message_id=out.id,
+            recipient=ctx.msg.sender,
+            payload=raw,
+        )
+    )

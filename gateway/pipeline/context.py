@@ -1,0 +1,32 @@
+"""What the stages share while one journal item goes through the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from channels.base import InboundMessage
+from gateway.blobs import BlobStore
+from gateway.models import JournalItem
+from gateway.settings import Settings
+from inbox.models import Citizen, Message, Ticket
+
+
+@dataclass
+class Context:
+    session: Session
+    settings: Settings
+    blobs: BlobStore
+    item: JournalItem
+    msg: InboundMessage
+    dedupe_key: str = ""
+    stopped: bool = False  # set by a stage that finished the item early (a duplicate)
+    claimed_ticket: Ticket | None = None  # the ticket the message says it belongs to
+    claimed_by: str = ""  # "references" or "subject"
+    citizen: Citizen | None = None
+    citizen_candidates: list[int] = field(default_factory=list)
+    ticket: Ticket | None = None
+    ticket_created: bool = False
+    message: Message | None = None
+    review_reasons: list[str] = field(default_factory=list)

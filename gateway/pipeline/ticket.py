@@ -1,0 +1,116 @@
+"""Stage 4: the message joins its ticket or opens a new one.
+
+A message joins the ticket it claims only when its sender is that ticket's citizen. Anyone else
+quoting a reference (or replying to a forwarded mail) gets a ticket of their own, flagged for
+review and linked to the one they named: nothing is silently appended to someone else's case.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from gateway.pipeline.context import Context
+from inbox.models import Attachment, AuditEvent, Message, Ticket, TicketStatus, utcnow
+from inbox.references import new_reference
+
+REOPENS = {TicketStatus.waiting_citizen, TicketStatus.resolved}
+
+
+def _may_join(ctx: Context, ticket: Ticket) -> bool:
+    return ctx.citizen is not None and ticket.citizen_id == ctx.citizen.id
+
+
+def _new_ticket(ctx: Context) -> Ticket:
+    now = utcnow()
+    ticket = Ticket(
+        reference=new_reference(),
+        citizen_id=ctx.citizen.id if ctx.citizen else None,
+        subject=(ctx.msg.subject or ctx.msg.text[:80]).strip()[:300],
+        channel=ctx.msg.channel,
+        due_at=now + timedelta(days=ctx.settings.ack.answer_delay_days),
+        created_at=now,
+        updated_at=now,
+    )
+    for _ in range(5):  # a collision among 2.7e10 references is rare, not impossible
+        try:
+            with ctx.session.begin_nested():
+                ctx.session.add(ticket)
+                ctx.session.flush()
+            break
+        except IntegrityError:
+            ticket.reference = new_reference()
+    ctx.ticket_created = True
+    return ticket
+
+
+def _choose_ticket(ctx: Context) -> Ticket:
+    claimed = ctx.claimed_ticket
+    if claimed is not None and _may_join(ctx, claimed):
+        if claimed.status == TicketStatus.closed:
+            ticket = _new_ticket(ctx)  # a closed case stays closed; the follow-up points to it
+            ticket.related_ticket_id = claimed.id
+            return ticket
+        if claimed.status in REOPENS:
+            claimed.status = TicketStatus.open
+        return claimed
+    ticket = _new_ticket(ctx)
+    if claimed is not None:
+        ticket.related_ticket_id = claimed.id
+        ctx.review_reasons.append("reference_other_sender")
+    return ticket
+
+
+def run(ctx: Context) -> None:
+    ticket = _choose_ticket(ctx)
+    if ctx.review_reasons:
+        ticket.needs_review = True
+        reasons = [r for r in ticket.review_reason.split(",") if r] + ctx.review_reasons
+        ticket.review_reason = ",".join(dict.fromkeys(reasons))
+    now = utcnow()
+    ticket.updated_at = ticket.last_inbound_at = now
+    ctx.session.add(ticket)
+    ctx.session.flush()
+    message = Message(
+        ticket_id=ticket.id or 0,
+        direction="in",
+        channel=ctx.msg.channel,
+        citizen_id=ctx.citizen.id if ctx.citizen else None,
+        external_id=ctx.msg.message_id,
+        dedupe_key=ctx.dedupe_key,
+        sender=ctx.msg.sender,
+        subject=ctx.msg.subject[:998],
+        text=ctx.msg.text,
+        html=ctx.msg.html,
+        quote_start=ctx.msg.quote_start,
+        journal_id=ctx.item.id,
+        created_at=now,
+    )
+    ctx.session.add(message)
+    ctx.session.flush()
+    for att in ctx.msg.attachments:
+        digest = ctx.blobs.put(att.data)
+        ctx.session.add(
+            Attachment(
+                message_id=message.id or 0,
+                filename=att.filename,
+                content_type=att.content_type,
+                size=len(att.data),
+                sha256=digest,
+            )
+        )
+    action = "ticket.created" if ctx.ticket_created else "ticket.message_added"
+    ctx.session.add(
+        AuditEvent(
+            action=action,
+            ticket_id=ticket.id,
+            citizen_id=ticket.citizen_id,
+            detail={
+                "message_id": message.id,
+                "channel": ctx.msg.channel,
+                "review": ctx.review_reasons,
+            },
+        )
+    )
+    ctx.ticket, ctx.message = ticket, message

@@ -1,0 +1,132 @@
+"""One process: the HTTP app, the SMTP intake, the pipeline workers and the outbox sender.
+
+Lifecycle: migrate, recover (pending journal items are simply picked up by the workers, which
+is all "recovery after kill -9" needs), serve. SIGTERM or SIGINT drains: the SMTP listener
+closes, messages being received are journaled and answered, HTTP requests finish, the journal
+writer commits what it holds, each worker finishes its current item; then exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import uvicorn
+from aiosmtpd.smtp import SMTP
+
+from channels.email_smtp import IntakeHandler
+from gateway import metrics, migrate
+from gateway.app import create_app
+from gateway.db import Database
+from gateway.journal import Journal
+from gateway.settings import Settings
+from gateway.worker import Outbox, Pipeline, run_loop
+
+log = logging.getLogger(__name__)
+DRAIN_TIMEOUT = 30.0
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: this module owns the process lifecycle."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class _Background:
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def spawn(self, name: str, target: object, *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)  # type: ignore[arg-type]
+        thread.start()
+        self.threads.append(thread)
+
+    def join(self, timeout: float) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout)
+
+
+class _CountingHandler(IntakeHandler):
+    """Counts DATA transactions in flight so that shutdown can wait for them."""
+
+    in_flight = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        self.in_flight += 1
+        try:
+            return await super().handle_DATA(server, session, envelope)
+        finally:
+            self.in_flight -= 1
+
+
+async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -> int:
+    db = Database(settings.database_url)
+    migrate.upgrade(db.engine)
+    wake, outbox_wake = threading.Event(), threading.Event()
+    journal = Journal(db, on_commit=wake)
+    journal.start()
+    pipeline, outbox = Pipeline(db, settings, on_done=outbox_wake.set), Outbox(db, settings)
+    background = _Background()
+    # SQLite has one writer: more than one worker would only queue on its lock. Zero workers makes
+    # an intake-only process (another process runs the pipeline on the shared database).
+    workers = min(settings.pipeline.workers, 1) if db.is_sqlite else settings.pipeline.workers
+    for n in range(workers):
+        background.spawn(
+            f"pipeline-{n}", run_loop, pipeline.process_one, wake, background.stop, 1.0
+        )
+    background.spawn("outbox", run_loop, outbox.send_one, outbox_wake, background.stop, 1.0)
+
+    handler = _CountingHandler(
+        settings.smtp.domains,
+        journal.append,
+        lambda: metrics.MESSAGES_RECEIVED.labels("email").inc(),
+    )
+    loop = asyncio.get_running_loop()
+    smtp_server = await loop.create_server(
+        lambda: SMTP(
+            handler,
+            data_size_limit=settings.smtp.max_message_size,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=settings.smtp.from_address.rpartition("@")[2] or None,
+            ident="Guichet ESMTP",
+            auth_require_tls=True,  # we take no logins: never offer AUTH in clear text
+        ),
+        host=host,
+        port=smtp_port,
+    )
+    app = create_app(settings, db, wake)
+    http = _Uvicorn(
+        uvicorn.Config(app, host=host, port=http_port, log_level="warning", access_log=False)
+    )
+
+    shutdown = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, shutdown.set)
+    http_task = asyncio.create_task(http.serve())
+    log.info("guichet listening: http %s:%d, smtp %s:%d", host, http_port, host, smtp_port)
+    await asyncio.wait(
+        [http_task, asyncio.create_task(shutdown.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
+
+    log.info("draining")
+    smtp_server.close()
+    deadline = loop.time() + DRAIN_TIMEOUT
+    while handler.in_flight and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    http.should_exit = True
+    await http_task
+    journal.stop()
+    background.join(DRAIN_TIMEOUT)
+    db.dispose()
+    log.info("stopped")
+    return 0 if http_task.exception() is None else 1

@@ -1,0 +1,161 @@
+"""One Settings object: defaults from config/defaults.toml, a deployment TOML, then the environment.
+
+Precedence (highest first): explicit arguments, ``GUICHET_*`` environment variables,
+``GUICHET_*_FILE`` variables (for secrets mounted as files), the TOML named by ``GUICHET_CONFIG``,
+``config/defaults.toml``. Secrets are refused in TOML files: they belong to the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, SecretStr, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = ROOT / "config"
+PLACEHOLDER = "change-me"
+SECRET_KEYS = {("secret_key",), ("relay", "password")}
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class SmtpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 2525
+    domains: list[str] = ["mairie.example"]
+    from_address: str = "contact@mairie.example"
+    max_message_size: int = 25 * 1024 * 1024
+
+
+class RelaySettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 25
+    starttls: bool = False
+    username: str = ""
+    password: SecretStr = SecretStr("")
+
+
+class AckSettings(BaseModel):
+    enabled: bool = True
+    answer_delay_days: int = 5
+    max_per_sender_per_hour: int = 3
+
+
+class PipelineSettings(BaseModel):
+    workers: int = 2
+    max_attempts: int = 5
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    for key in SECRET_KEYS:
+        node: Any = data
+        for part in key:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node:
+            raise ValueError(
+                f"{path}: secret {'.'.join(key)} must come from the environment "
+                f"(GUICHET_{'__'.join(key).upper()} or GUICHET_{'__'.join(key).upper()}_FILE)"
+            )
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Defaults file, then the deployment file named by GUICHET_CONFIG."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        data = _load_toml(CONFIG_DIR / "defaults.toml")
+        extra = os.environ.get("GUICHET_CONFIG")
+        if extra:
+            data = _merge(data, _load_toml(Path(extra)))
+        return data
+
+
+class _FileSecretsSource(PydanticBaseSettingsSource):
+    """``GUICHET_SECRET_KEY_FILE=/run/secrets/key`` sets ``secret_key`` from that file."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for key in SECRET_KEYS:
+            var = "GUICHET_" + "__".join(key).upper() + "_FILE"
+            if var in os.environ:
+                value = Path(os.environ[var]).read_text(encoding="utf-8").strip()
+                node = data
+                for part in key[:-1]:
+                    node = node.setdefault(part, {})
+                node[key[-1]] = value
+        return data
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GUICHET_", env_nested_delimiter="__")
+
+    mode: Literal["local", "production"] = "local"
+    authority_name: str = "Mairie"
+    public_url: str = "http://127.0.0.1:8000"
+    language: Literal["fr", "en"] = "fr"
+    database_url: str = ""
+    data_dir: Path = Path("var")
+    secret_key: SecretStr = SecretStr(PLACEHOLDER)
+    http: HttpSettings = HttpSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    relay: RelaySettings = RelaySettings()
+    ack: AckSettings = AckSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'guichet.sqlite'}"
+        if self.mode == "production" and self.secret_key.get_secret_value() in ("", PLACEHOLDER):
+            raise ValueError("GUICHET_SECRET_KEY must be set to a real secret in production mode")
+        self.smtp.domains = [d.lower().strip() for d in self.smtp.domains]
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            _FileSecretsSource(settings_cls),
+            _TomlSource(settings_cls),
+        )
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,331 @@
+"""The inbox REST API under /api/v1. Permissions are declared by each route's dependencies."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from sqlmodel import Session, col, select
+
+from gateway.blobs import BlobStore
+from gateway.models import JournalItem, JournalStatus, OutboxItem
+from gateway.settings import Settings
+from inbox import services
+from inbox.auth import CurrentAgent, Db, SupervisorOnly
+from inbox.models import Agent, Attachment, AuditEvent, Citizen, ContactPoint, Message, Role, Ticket
+from inbox.schemas import (
+    AgentPublic,
+    AssignIn,
+    AttachmentPublic,
+    AuditPublic,
+    CitizenSummary,
+    MessagePublic,
+    NoteIn,
+    QuarantinePublic,
+    ReplyIn,
+    StatusIn,
+    TicketDetail,
+    TicketPage,
+    TicketPublic,
+)
+
+router = APIRouter(prefix="/api/v1")
+QUARANTINE = (JournalStatus.quarantined, JournalStatus.failed)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _load_ticket(session: Session, ticket_key: str) -> Ticket:
+    """A ticket by numeric id or by public reference."""
+    if ticket_key.isdigit():
+        ticket = session.get(Ticket, int(ticket_key))
+    else:
+        ticket = session.exec(select(Ticket).where(Ticket.reference == ticket_key.upper())).first()
+    if ticket is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such ticket")
+    return ticket
+
+
+def _ensure_may_act(agent: Agent, ticket: Ticket) -> None:
+    """Agents act on their own tickets and on unassigned ones; supervisors on any."""
+    if agent.role == Role.agent and ticket.assignee_id not in (None, agent.id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "This ticket is assigned to another agent")
+
+
+def _encode_cursor(ticket_id: int) -> str:
+    return base64.urlsafe_b64encode(str(ticket_id).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Invalid cursor") from exc
+
+
+@router.get("/me", response_model=AgentPublic)
+def me(agent: CurrentAgent) -> Agent:
+    return agent
+
+
+@router.get("/tickets", response_model=TicketPage)
+def list_tickets(
+    agent: CurrentAgent,
+    db: Db,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    assignee: Annotated[str | None, Query(description="agent id, 'me' or 'none'")] = None,
+    team: int | None = None,
+    channel: str | None = None,
+    citizen: int | None = None,
+    needs_review: bool | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TicketPage:
+    query = select(Ticket).order_by(col(Ticket.id).desc()).limit(limit + 1)
+    if status_:
+        query = query.where(col(Ticket.status).in_(status_.split(",")))
+    if assignee == "me":
+        query = query.where(Ticket.assignee_id == agent.id)
+    elif assignee == "none":
+        query = query.where(col(Ticket.assignee_id).is_(None))
+    elif assignee:
+        if not assignee.isdigit():
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "assignee: id, 'me' or 'none'"
+            )
+        query = query.where(Ticket.assignee_id == int(assignee))
+    for column, value in (
+        (Ticket.team_id, team),
+        (Ticket.channel, channel),
+        (Ticket.citizen_id, citizen),
+        (Ticket.needs_review, needs_review),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if cursor:
+        query = query.where(col(Ticket.id) < _decode_cursor(cursor))
+    with db.read() as session:
+        rows = list(session.exec(query).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return TicketPage(
+        items=[TicketPublic.model_validate(t, from_attributes=True) for t in rows],
+        next_cursor=_encode_cursor(rows[-1].id or 0) if more and rows else None,
+    )
+
+
+def _detail(session: Session, ticket: Ticket) -> TicketDetail:
+    citizen = session.get(Citizen, ticket.citizen_id) if ticket.citizen_id else None
+    summary = None
+    if citizen is not None:
+        contacts = session.exec(
+            select(ContactPoint.value).where(ContactPoint.citizen_id == citizen.id)
+        ).all()
+        summary = CitizenSummary(
+            id=citizen.id or 0,
+            display_name=citizen.display_name,
+            first_name=citizen.first_name,
+            last_name=citizen.last_name,
+            contacts=list(contacts),
+        )
+    messages = session.exec(
+        select(Message).where(Message.ticket_id == ticket.id).order_by(col(Message.id))
+    ).all()
+    ids = [m.id for m in messages]
+    attachments: dict[int, list[AttachmentPublic]] = {}
+    for a in session.exec(select(Attachment).where(col(Attachment.message_id).in_(ids))).all():
+        attachments.setdefault(a.message_id, []).append(
+            AttachmentPublic(
+                id=a.id or 0,
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                url=f"/api/v1/attachments/{a.id}",
+            )
+        )
+    delivery = {
+        o.message_id: o.status
+        for o in session.exec(select(OutboxItem).where(col(OutboxItem.message_id).in_(ids))).all()
+    }
+    public = [
+        MessagePublic(
+            id=m.id or 0,
+            direction=m.direction,
+            channel=m.channel,
+            sender=m.sender,
+            agent_id=m.agent_id,
+            subject=m.subject,
+            text=m.text,
+            quote_start=m.quote_start,
+            html=m.html,
+            created_at=m.created_at,
+            delivery=delivery.get(m.id),
+            attachments=attachments.get(m.id or 0, []),
+        )
+        for m in messages
+    ]
+    base = TicketPublic.model_validate(ticket, from_attributes=True)
+    return TicketDetail(**base.model_dump(), citizen=summary, messages=public)
+
+
+@router.get("/tickets/{ticket_key}", response_model=TicketDetail)
+def ticket_detail(ticket_key: str, agent: CurrentAgent, db: Db) -> TicketDetail:
+    with db.read() as session:
+        return _detail(session, _load_ticket(session, ticket_key))
+
+
+@router.post(
+    "/queue/next", response_model=TicketPublic, responses={204: {"description": "Queue empty"}}
+)
+def queue_next(agent: CurrentAgent, db: Db) -> Ticket | Response:
+    with db.write() as session:
+        ticket = services.claim_next(session, agent)
+    if ticket is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return ticket
+
+
+@router.post("/tickets/{ticket_key}/assign", response_model=TicketPublic)
+def assign_ticket(ticket_key: str, body: AssignIn, actor: SupervisorOnly, db: Db) -> Ticket:
+    with db.write() as session:
+        ticket = _load_ticket(session, ticket_key)
+        target = session.get(Agent, body.agent_id) if body.agent_id is not None else None
+        if body.agent_id is not None and (target is None or not target.active):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "No such active agent")
+        services.assign(session, actor, ticket, target, body.team_id)
+        return ticket
+
+
+@router.post("/tickets/{ticket_key}/reply", response_model=MessagePublic, status_code=201)
+def reply_ticket(
+    ticket_key: str, body: ReplyIn, agent: CurrentAgent, db: Db, settings: SettingsDep
+) -> MessagePublic:
+    with db.write() as session:
+        ticket = _load_ticket(session, ticket_key)
+        _ensure_may_act(agent, ticket)
+        try:
+            out = services.reply(session, settings, agent, ticket, body.text, body.status)
+        except services.Conflict as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        return MessagePublic.model_validate(out, from_attributes=True).model_copy(
+            update={"delivery": "pending"}
+        )
+
+
+@router.post("/tickets/{ticket_key}/notes", response_model=MessagePublic, status_code=201)
+def note_ticket(ticket_key: str, body: NoteIn, agent: CurrentAgent, db: Db) -> MessagePublic:
+    with db.write() as session:
+        ticket = _load_ticket(session, ticket_key)
+        note = services.add_note(session, agent, ticket, body.text)
+        return MessagePublic.model_validate(note, from_attributes=True)
+
+
+@router.post("/tickets/{ticket_key}/status", response_model=TicketPublic)
+def status_ticket(ticket_key: str, body: StatusIn, agent: CurrentAgent, db: Db) -> Ticket:
+    with db.write() as session:
+        ticket = _load_ticket(session, ticket_key)
+        _ensure_may_act(agent, ticket)
+        services.set_status(session, agent, ticket, body.status)
+        return ticket
+
+
+@router.get("/tickets/{ticket_key}/audit", response_model=list[AuditPublic])
+def ticket_audit(ticket_key: str, actor: SupervisorOnly, db: Db) -> list[AuditEvent]:
+    with db.read() as session:
+        ticket = _load_ticket(session, ticket_key)
+        return list(
+            session.exec(
+                select(AuditEvent)
+                .where(AuditEvent.ticket_id == ticket.id)
+                .order_by(col(AuditEvent.id))
+            ).all()
+        )
+
+
+@router.get("/attachments/{attachment_id}")
+def download_attachment(
+    attachment_id: int, agent: CurrentAgent, db: Db, settings: SettingsDep
+) -> Response:
+    with db.read() as session:
+        att = session.get(Attachment, attachment_id)
+    if att is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such attachment")
+    data = BlobStore(settings.blob_dir).get(att.sha256)
+    # Served as a download with sniffing off: an attachment is never rendered in our origin.
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(att.filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+@router.get("/quarantine", response_model=list[QuarantinePublic])
+def list_quarantine(actor: SupervisorOnly, db: Db) -> list[QuarantinePublic]:
+    with db.read() as session:
+        items = session.exec(
+            select(JournalItem)
+            .where(col(JournalItem.status).in_(QUARANTINE))
+            .order_by(col(JournalItem.id).desc())
+        ).all()
+        return [
+            QuarantinePublic(
+                id=i.id or 0,
+                channel=i.channel,
+                status=i.status,
+                received_at=i.received_at,
+                size=len(i.raw),
+                attempts=i.attempts,
+                error=i.error,
+                raw_url=f"/api/v1/quarantine/{i.id}/raw",
+            )
+            for i in items
+        ]
+
+
+def _quarantined(session: Session, item_id: int) -> JournalItem:
+    item = session.get(JournalItem, item_id)
+    if item is None or item.status not in QUARANTINE:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such quarantined item")
+    return item
+
+
+@router.get("/quarantine/{item_id}/raw")
+def quarantine_raw(item_id: int, actor: SupervisorOnly, db: Db) -> Response:
+    with db.write() as session:
+        item = _quarantined(session, item_id)
+        services.audit(session, actor, "quarantine.downloaded", journal_id=item_id)
+        return Response(
+            item.raw,
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": f"attachment; filename=journal-{item_id}.eml"},
+        )
+
+
+@router.post("/quarantine/{item_id}/replay", status_code=202)
+def quarantine_replay(
+    item_id: int, request: Request, actor: SupervisorOnly, db: Db
+) -> dict[str, object]:
+    with db.write() as session:
+        item = _quarantined(session, item_id)
+        item.status, item.attempts, item.error = JournalStatus.pending, 0, ""
+        item.next_attempt_at = item.received_at
+        session.add(item)
+        services.audit(session, actor, "quarantine.replayed", journal_id=item_id)
+    request.app.state.wake.set()
+    return {"id": item_id, "status": "pending"}

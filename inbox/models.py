@@ -1,0 +1,156 @@
+"""Domain entities: citizens and their contact points, tickets, messages, agents, teams, audit.
+
+Intake-side tables (journal, outbox) live in ``gateway.models``; both share one metadata so a
+single Alembic history covers the whole schema.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    agent = "agent"
+    supervisor = "supervisor"
+    admin = "admin"
+
+
+class TicketStatus(StrEnum):
+    new = "new"
+    open = "open"
+    waiting_citizen = "waiting_citizen"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class Direction(StrEnum):
+    inbound = "in"
+    outbound = "out"
+    note = "note"
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+
+
+class Agent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=254)
+    name: str = Field(max_length=200)
+    role: str = Field(default=Role.agent, max_length=20)
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    password_hash: str = ""
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AgentToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+
+
+class CitizenBase(SQLModel):
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
+    birth_name: str = Field(default="", max_length=100)
+    display_name: str = Field(default="", max_length=200)
+    birth_date: str = Field(default="", max_length=10)  # ISO date or ""
+    address: str = Field(default="", max_length=300)
+    postcode: str = Field(default="", max_length=10)
+    city: str = Field(default="", max_length=100)
+
+
+class Citizen(CitizenBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str | None = Field(default=None, unique=True, max_length=100)
+    merged_into_id: int | None = Field(default=None, foreign_key="citizen.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ContactPoint(SQLModel, table=True):
+    """An address the citizen reaches us from: ``email``, ``phone`` (E.164) or ``handle``."""
+
+    __table_args__ = (
+        UniqueConstraint("citizen_id", "kind", "value"),
+        Index("ix_contactpoint_kind_value", "kind", "value"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    kind: str = Field(max_length=20)
+    value: str = Field(max_length=254)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Ticket(SQLModel, table=True):
+    __table_args__ = (Index("ix_ticket_queue", "assignee_id", "status", "priority", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, max_length=20)
+    citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    subject: str = Field(default="", max_length=300)
+    channel: str = Field(max_length=20, index=True)
+    status: str = Field(default=TicketStatus.new, max_length=20, index=True)
+    priority: int = 0
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id")
+    needs_review: bool = False
+    review_reason: str = Field(default="", max_length=300)
+    related_ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    due_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    last_inbound_at: datetime | None = None
+
+
+class Message(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    direction: str = Field(max_length=4)
+    channel: str = Field(max_length=20)
+    citizen_id: int | None = Field(default=None, foreign_key="citizen.id")
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    # Channel-level identity: RFC 5322 Message-ID for mail, provider id elsewhere.
+    external_id: str | None = Field(default=None, max_length=998, index=True)
+    # channel + external id + sender: the same delivery twice is one message.
+    dedupe_key: str | None = Field(default=None, unique=True, max_length=64)
+    sender: str = Field(default="", max_length=254)
+    subject: str = Field(default="", max_length=998)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    quote_start: int | None = None
+    journal_id: int | None = Field(default=None, foreign_key="journalitem.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=255)
+    size: int
+    sha256: str = Field(max_length=64, index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when. ``detail`` carries ids and field names, never personal data."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    action: str = Field(max_length=50)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,205 @@
+"""What agents do to tickets: claim, assign, reply, note, change status. Each writes an audit event.
+
+Functions take an open write session and return what changed; routes stay thin and the CLI and
+demo can call the same code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, or_, select
+
+from channels import email_smtp
+from gateway.models import OutboxItem
+from gateway.settings import Settings
+from inbox import i18n
+from inbox.models import (
+    Agent,
+    AuditEvent,
+    Message,
+    Role,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
+
+CLAIMABLE = (TicketStatus.new, TicketStatus.open)
+CLAIM_RETRIES = 10
+
+
+class Conflict(Exception):
+    """The request is valid but the ticket's state does not allow it."""
+
+
+def audit(
+    session: Session, actor: Agent | None, action: str, ticket: Ticket | None = None, **detail: Any
+) -> None:
+    session.add(
+        AuditEvent(
+            actor_agent_id=actor.id if actor else None,
+            action=action,
+            ticket_id=ticket.id if ticket else None,
+            citizen_id=ticket.citizen_id if ticket else None,
+            detail=detail,
+        )
+    )
+
+
+def queue_order() -> tuple[Any, ...]:
+    """Most urgent first: priority, then the earliest due date, then the oldest."""
+    return (
+        col(Ticket.priority).desc(),
+        col(Ticket.due_at).asc().nulls_last(),
+        col(Ticket.id).asc(),
+    )
+
+
+def claim_next(session: Session, agent: Agent) -> Ticket | None:
+    """Assign the most urgent unassigned ticket to ``agent``; never the same ticket to two agents.
+
+    The conditional UPDATE (``assignee_id IS NULL``) is what makes the claim atomic on every
+    database; on PostgreSQL, SKIP LOCKED also spares concurrent claimers from queueing on one row.
+    """
+    for _ in range(CLAIM_RETRIES):
+        query = (
+            select(Ticket.id)
+            .where(col(Ticket.assignee_id).is_(None), col(Ticket.status).in_(CLAIMABLE))
+            .order_by(*queue_order())
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if agent.team_id is not None and agent.role == Role.agent:
+            query = query.where(or_(col(Ticket.team_id).is_(None), Ticket.team_id == agent.team_id))
+        ticket_id = session.exec(query).first()
+        if ticket_id is None:
+            return None
+        result = session.execute(
+            update(Ticket)
+            .where(col(Ticket.id) == ticket_id, col(Ticket.assignee_id).is_(None))
+            .values(assignee_id=agent.id, status=TicketStatus.open, updated_at=utcnow())
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            ticket = session.get_one(Ticket, ticket_id, populate_existing=True)
+            audit(session, agent, "ticket.claimed", ticket)
+            return ticket
+    return None
+
+
+def assign(
+    session: Session, actor: Agent, ticket: Ticket, agent: Agent | None, team_id: int | None
+) -> None:
+    before = {"assignee_id": ticket.assignee_id, "team_id": ticket.team_id}
+    ticket.assignee_id = agent.id if agent else None
+    if team_id is not None:
+        ticket.team_id = team_id
+    ticket.updated_at = utcnow()
+    session.add(ticket)
+    audit(
+        session,
+        actor,
+        "ticket.assigned",
+        ticket,
+        before=before,
+        after={"assignee_id": ticket.assignee_id, "team_id": ticket.team_id},
+    )
+
+
+def set_status(session: Session, actor: Agent, ticket: Ticket, status: TicketStatus) -> None:
+    before = ticket.status
+    ticket.status = status
+    ticket.updated_at = utcnow()
+    session.add(ticket)
+    audit(session, actor, "ticket.status", ticket, before=before, after=status)
+
+
+def add_note(session: Session, actor: Agent, ticket: Ticket, text: str) -> Message:
+    note = Message(
+        ticket_id=ticket.id or 0, direction="note", channel="internal", agent_id=actor.id, text=text
+    )
+    session.add(note)
+    ticket.updated_at = utcnow()
+    session.add(ticket)
+    session.flush()
+    audit(session, actor, "ticket.note", ticket, message_id=note.id)
+    return note
+
+
+def _answered(session: Session, ticket: Ticket) -> Message:
+    last = session.exec(
+        select(Message)
+        .where(Message.ticket_id == ticket.id, Message.direction == "in")
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        raise Conflict("this ticket has no message from the citizen to answer")
+    return last
+
+
+def reply(
+    session: Session,
+    settings: Settings,
+    actor: Agent,
+    ticket: Ticket,
+    text: str,
+    status: TicketStatus = TicketStatus.waiting_citizen,
+) -> Message:
+    """Answer the citizen on the channel of her last message, threaded, through the outbox."""
+    answered = _answered(session, ticket)
+    if answered.channel != "email":
+        raise Conflict(f"replies on the {answered.channel} channel are not available")
+    references = [
+        ref
+        for ref in session.exec(
+            select(Message.external_id)
+            .where(Message.ticket_id == ticket.id, col(Message.external_id).is_not(None))
+            .order_by(col(Message.id))
+        ).all()
+        if ref
+    ]
+    base_subject = answered.subject or ticket.subject
+    if ticket.reference not in base_subject:
+        base_subject = i18n.text(
+            "reply_subject", settings.language, reference=ticket.reference, subject=base_subject
+        )
+    subject = base_subject if base_subject.lower().startswith("re:") else f"Re: {base_subject}"
+    message_id, raw = email_smtp.compose(
+        from_address=settings.smtp.from_address,
+        from_name=settings.authority_name,
+        to=answered.sender,
+        subject=subject,
+        body=text,
+        in_reply_to=answered.external_id,
+        references=references[-20:],
+    )
+    out = Message(
+        ticket_id=ticket.id or 0,
+        direction="out",
+        channel="email",
+        agent_id=actor.id,
+        external_id=message_id,
+        sender=settings.smtp.from_address,
+        subject=subject,
+        text=text,
+    )
+    session.add(out)
+    session.flush()
+    session.add(
+        OutboxItem(
+            channel="email",
+            kind="reply",
+            ticket_id=ticket.id,
+            message_id=out.id,
+            recipient=answered.sender,
+            payload=raw,
+        )
+    )
+    if ticket.assignee_id is None:
+        ticket.assignee_id = actor.id
+    ticket.status = status
+    ticket.updated_at = utcnow()
+    session.add(ticket)
+    audit(session, actor, "ticket.reply", ticket, message_id=out.id, channel="email", status=status)
+    return out
