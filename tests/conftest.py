@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway import migrate
+from gateway.app import create_app
+from gateway.db import Database
+from gateway.settings import Settings
+from tests import support
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    with support.database_url(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path,
+        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
+        smtp={"domains": ["mairie.example"], "from_address": "contact@mairie.example"},  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database_url)
+    migrate.upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def client(settings: Settings, db: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, db)) as c:
+        yield c
+
+
+@pytest.fixture
+def relay() -> Iterator[support.Relay]:
+    with support.relay() as r:
+        yield r
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, db_url: str, relay: support.Relay) -> Iterator[support.Gateway]:
+    gw = support.Gateway(db_url, tmp_path, relay.port)
+    gw.start()
+    yield gw
+    if gw.proc is not None:
+        gw.stop()
+
+
+class Intake:
+    """Journal raw mail and run the pipeline in-process, as `guichet serve` would."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        from gateway.worker import Pipeline
+
+        self.db = db
+        self.pipeline = Pipeline(db, settings)
+
+    def __call__(self, raw: bytes, mail_from: str = "", rcpt: str = "contact@mairie.example") -> int:
+        from gateway.models import JournalItem
+
+        with self.db.write() as session:
+            item = JournalItem(channel="email", raw=raw, envelope={"mail_from": mail_from, "rcpt_tos": [rcpt]})
+            session.add(item)
+            session.flush()
+            item_id = item.id or 0
+        while self.pipeline.process_one():
+            pass
+        return item_id
+
+
+@pytest.fixture
+def intake(db: Database, settings: Settings) -> Intake:
+    return Intake(db, settings)

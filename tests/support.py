@@ -1,0 +1,240 @@
+"""Test helpers: real databases, a real SMTP relay, and `guichet serve` as a subprocess.
+
+Services a test needs but cannot find are a skip on a developer's laptop and a failure in CI
+(``GUICHET_REQUIRE_SERVICES=1``, set by ``.ci/run``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+REQUIRE_SERVICES = os.environ.get("GUICHET_REQUIRE_SERVICES") == "1"
+BACKEND = os.environ.get("GUICHET_TEST_DB", "sqlite")
+PG_ADMIN_URL = os.environ.get("GUICHET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+GUICHET = str(Path(sys.executable).with_name("guichet"))
+T = TypeVar("T")
+
+
+def need(available: bool, reason: str) -> None:
+    """Skip (laptop) or fail (CI) when a service the test needs is missing."""
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 20.0, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
+    need(postgres_available(), f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+    name = f"guichet_test_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database_url(tmp_path: Path, backend: str = BACKEND) -> Iterator[str]:
+    if backend == "postgresql":
+        with postgres_database() as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path / 'guichet.sqlite'}"
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+@dataclass
+class Relay:
+    """A real SMTP server standing in for the town hall's outgoing relay."""
+
+    port: int
+    recorder: _Recorder
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.recorder.lock:
+            raws = [raw for _, _, raw in self.recorder.messages]
+        return [message_from_bytes(raw, policy=policy.default) for raw in raws]  # type: ignore[misc]
+
+    def wait(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
+        wait_for(lambda: len(self.recorder.messages) >= count, timeout, f"{count} relayed messages")
+        return self.messages
+
+
+@contextmanager
+def relay() -> Iterator[Relay]:
+    recorder = _Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield Relay(controller.port, recorder)
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Gateway:
+    """`guichet serve` in a subprocess, on free ports, with its own data directory."""
+
+    database_url: str
+    data_dir: Path
+    relay_port: int
+    env_extra: dict[str, str] = field(default_factory=dict)
+    http_port: int = 0
+    smtp_port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")}
+        env.update(
+            GUICHET_DATABASE_URL=self.database_url,
+            GUICHET_DATA_DIR=str(self.data_dir),
+            GUICHET_RELAY__PORT=str(self.relay_port),
+            GUICHET_SMTP__DOMAINS='["mairie.example"]',
+            GUICHET_SECRET_KEY="test-secret-" + "x" * 20,
+        )
+        env.update(self.env_extra)
+        return env
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self) -> Gateway:
+        self.http_port, self.smtp_port = free_port(), free_port()
+        log = (self.data_dir / "serve.log").open("ab")
+        self.proc = subprocess.Popen(
+            [GUICHET, "serve", "--http-port", str(self.http_port), "--smtp-port", str(self.smtp_port)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        wait_for(self._ready, 60, "guichet serve to answer /healthz")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"guichet serve exited with {self.proc.returncode}: {self.log()[-3000:]}")
+        try:
+            return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def log(self) -> str:
+        return (self.data_dir / "serve.log").read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        self.proc = None
+        return code
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run([GUICHET, *args], env=self.env, input=stdin, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise AssertionError(f"guichet {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+
+    def agent_token(self, email: str, role: str = "agent", team: str | None = None) -> str:
+        args = ["agents", "add", email, "--name", email.split("@")[0].title(), "--role", role, "--password-stdin"]
+        if team:
+            args += ["--team", team]
+        self.cli(*args, stdin="un mot de passe solide\n")
+        return self.cli("agents", "token", email).strip()
+
+    def client(self, token: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+    def send(self, raw: bytes, mail_from: str = "citoyen@example.fr", to: str = "contact@mairie.example") -> str:
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30) as smtp:
+            smtp.sendmail(mail_from, [to], raw)
+            return "250"
+
+
+def make_mail(
+    sender: str = "Marie Dupont <marie.dupont@orange.fr>",
+    subject: str = "Demande d'acte de naissance",
+    body: str = "Bonjour,\nJe souhaiterais obtenir une copie intégrale de mon acte de naissance.\nCordialement,\nMarie Dupont",
+    message_id: str | None = None,
+    to: str = "etat-civil@mairie.example",
+    **headers: str,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = f"<{message_id or secrets.token_hex(8) + '@orange.fr'}>"
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+def swaks_path() -> str | None:
+    return shutil.which("swaks")
