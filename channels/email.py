@@ -44,10 +44,9 @@ class _RawHeaders(Compat32):
 
 
 # CRLF so that message/rfc822 attachments are written back as real .eml files.
-_POLICY = _RawHeaders(linesep="\r\n")
+_POLICY = _RawHeaders(linesep="\r\n", max_line_length=None)
 # The stdlib defaults only: the system's mime.types would make names machine dependent.
 _MIME = mimetypes.MimeTypes()
-_EXTENSIONS = {"message/rfc822": ".eml", "text/rfc822-headers": ".txt", "text/calendar": ".ics"}
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
@@ -224,7 +223,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     for name in _charset_candidates(data, declared):
         try:
             return data.decode(name)
-        except (LookupError, UnicodeDecodeError):  # unknown label or wrong guess
+        except (LookupError, UnicodeError):  # not a text codec, or a wrong guess
             continue
     return data.decode("latin-1")  # maps every byte: never fails
 
@@ -232,7 +231,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
 def _charset_candidates(data: bytes, declared: str | None) -> list[str]:
     try:
         codec = codecs.lookup((declared or "").strip(" \"'")).name
-    except LookupError:
+    except (LookupError, ValueError):  # unknown name, or one with a NUL in it
         codec = ""
     guesses = []
     if codec in {"ascii", "iso8859-1", "iso8859-15", "cp1252"} and not data.isascii():
@@ -254,12 +253,21 @@ def _b64decode(data: bytes) -> bytes:
         return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4))
 
 
+def _raw_payload(part: Message) -> object:
+    """A list of sub-parts, or the body text as received (8-bit bytes surrogate-escaped).
+
+    get_payload() would re-decode 8-bit text with the declared charset (and can crash on a
+    mangled one); only the private attribute holds the body as received.
+    """
+    return getattr(part, "_payload", None)
+
+
 def _payload_bytes(part: Message) -> bytes:
     """The decoded content of a leaf part; broken encodings give what can be decoded."""
-    payload = part.get_payload()
+    payload = _raw_payload(part)
     if not isinstance(payload, str):
         return b""
-    data = payload.encode("utf-8", "surrogateescape")  # the bytes as received
+    data = payload.encode("utf-8", "surrogateescape")
     encoding = _raw(part, "Content-Transfer-Encoding").strip(" \t\"'").lower()
     if encoding == "base64":
         return _b64decode(data)
@@ -279,7 +287,7 @@ def _decode_text(part: Message) -> str:
 
 def _flatten(part: Message) -> bytes:
     """The bytes of the message(s) held by a message/* part."""
-    payload = part.get_payload()
+    payload = _raw_payload(part)
     if not isinstance(payload, list):
         return _payload_bytes(part)
     out = BytesIO()
@@ -296,13 +304,20 @@ def _safe_filename(name: str, content_type: str, index: int) -> str:
     # NFC because macOS sends decomposed names; leading dots would make hidden files.
     base = unicodedata.normalize("NFC", base).strip().lstrip(".")
     if not base:
-        extension = _EXTENSIONS.get(content_type) or _MIME.guess_extension(content_type)
-        return f"piece-jointe-{index}{extension or '.bin'}"
+        return f"piece-jointe-{index}{_extension(content_type)}"
     if len(base) > 200:
         stem, dot, extension = base.rpartition(".")
         keep = f"{dot}{extension}" if dot and len(extension) <= 16 else ""
         base = (stem if keep else base)[: 200 - len(keep)] + keep
     return base
+
+
+def _extension(content_type: str) -> str:
+    if content_type == "message/rfc822":
+        return ".eml"
+    if content_type.startswith("message/") or content_type == "text/rfc822-headers":
+        return ".txt"  # delivery reports and the like are readable text
+    return _MIME.guess_extension(content_type) or ".bin"
 
 
 @dataclass
@@ -315,7 +330,7 @@ class _Parts:
 
     def collect(self, part: Message) -> None:
         content_type = part.get_content_type()
-        payload = part.get_payload()
+        payload = _raw_payload(part)
         if part.get_content_maintype() == "message":  # forwarded mail, bounce reports
             self._attach(part, _flatten(part))
         elif isinstance(payload, list):
@@ -420,7 +435,7 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
 
 def sanitize_html(html: str) -> str:
     """HTML safe to show in the inbox: formatting, lists, tables and links only."""
-    result: str = nh3.clean(
+    cleaned: str = nh3.clean(
         html,
         tags=_TAGS,
         clean_content_tags={"script", "style", "title"},
@@ -430,7 +445,7 @@ def sanitize_html(html: str) -> str:
         url_relative="deny",  # a relative link in a mail points nowhere we know
         link_rel="noopener noreferrer nofollow",
     )
-    return result
+    return cleaned.strip()
 
 
 _PARAGRAPHS = {
