@@ -19,12 +19,10 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import Compat32
 from html.parser import HTMLParser
-from io import BytesIO
 from itertools import accumulate
 
 import nh3
@@ -43,8 +41,7 @@ class _RawHeaders(Compat32):
         return value
 
 
-# CRLF so that message/rfc822 attachments are written back as real .eml files.
-_POLICY = _RawHeaders(linesep="\r\n", max_line_length=None)
+_POLICY = _RawHeaders()
 # The stdlib defaults only: the system's mime.types would make names machine dependent.
 _MIME = mimetypes.MimeTypes()
 
@@ -66,13 +63,8 @@ def normalize(
 
     Raises ParseError if ``raw`` is not an e-mail or no sender address can be found.
     """
-    msg = BytesParser(policy=_POLICY).parsebytes(raw)
-    # The parser accepts anything; without a single header line this was not an e-mail.
-    if not msg.keys():
-        raise ParseError("not an e-mail message: no header")
+    msg, parts = _parse(raw)
     sender, sender_name = _sender(msg, envelope_from)
-    parts = _Parts()
-    parts.collect(msg)
     text = "\n".join(parts.text)
     if not parts.text and parts.html is not None:
         text = html_to_text(parts.html)
@@ -83,7 +75,7 @@ def normalize(
         sender=sender,
         sender_name=sender_name,
         recipients=_recipients(msg, recipients),
-        subject=decode_header(_raw(msg, "Subject")),
+        subject=_decode_header(_raw(msg, "Subject")),
         text=text,
         html=sanitize_html(parts.html) if parts.html is not None else None,
         quote_start=split_quote(text),
@@ -95,22 +87,39 @@ def normalize(
     )
 
 
+def _parse(raw: bytes) -> tuple[Message, _Parts]:
+    try:
+        msg = BytesParser(policy=_POLICY).parsebytes(raw)
+        parts = _Parts()
+        parts.collect(msg)
+    except RecursionError as exc:  # thousands of nested multiparts: a parser bomb
+        raise ParseError("MIME structure nested too deeply") from exc
+    # The parser accepts anything; without a single header line this was not an e-mail.
+    if not msg.keys():
+        raise ParseError("not an e-mail message: no header")
+    return msg, parts
+
+
 # --- headers and addresses -------------------------------------------------------------
 
 
 def _raw(msg: Message, name: str) -> str:
-    value = msg.get(name)
-    return value if isinstance(value, str) else ""
+    return _as_str(msg.get(name))
+
+
+def _as_str(value: object) -> str:
+    # Header objects only come from messages parsed elsewhere (callers of automation_reason).
+    return value if isinstance(value, str) else "" if value is None else str(value)
 
 
 def _unescape(raw: str) -> str:
     """Turn raw 8-bit bytes (surrogate-escaped by the parser) in a header into text."""
     if raw.isascii():
         return raw
-    return decode_bytes(raw.encode("utf-8", "surrogateescape"), None)
+    return _decode_bytes(raw.encode("utf-8", "surrogateescape"), None)
 
 
-def decode_header(raw: str) -> str:
+def _decode_header(raw: str) -> str:
     """Decode a header value: RFC 2047 encoded-words, stray 8-bit bytes, folding."""
     text = _unescape(raw)
     out: list[str] = []
@@ -120,17 +129,17 @@ def decode_header(raw: str) -> str:
         gap = text[pos : match.start()]
         # Whitespace between two encoded-words is not part of the text (RFC 2047, 6.2).
         if gap and not (after_word and gap.isspace()):
-            out.append(decode_bytes(bytes(pending), charset))
+            out.append(_decode_bytes(bytes(pending), charset))
             out.append(gap)
             pending = bytearray()
         word_charset = match[1].split("*")[0].lower()  # drop an RFC 2231 language tag
         if pending and word_charset != charset:
-            out.append(decode_bytes(bytes(pending), charset))
+            out.append(_decode_bytes(bytes(pending), charset))
             pending = bytearray()
         # Adjacent words are joined before decoding: clients split multibyte characters.
         pending += _decode_word(match[2], match[3])
         charset, pos, after_word = word_charset, match.end(), True
-    out.append(decode_bytes(bytes(pending), charset))
+    out.append(_decode_bytes(bytes(pending), charset))
     out.append(text[pos:])
     return " ".join(_CONTROL.sub("", "".join(out)).split())
 
@@ -154,11 +163,11 @@ def normalize_address(addr: str) -> str:
 
 def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
     """(address, display name) pairs found in the given headers; invalid ones are dropped."""
-    values = [_unescape(value) for name in names for value in msg.get_all(name, [])]
+    values = [_unescape(_as_str(value)) for name in names for value in msg.get_all(name, [])]
     pairs = []
     for display, addr in email.utils.getaddresses(values):
         if address := normalize_address(addr):
-            pairs.append((address, decode_header(display)))
+            pairs.append((address, _decode_header(display)))
     return pairs
 
 
@@ -218,7 +227,7 @@ def automation_reason(msg: Message) -> str | None:
 # --- bodies and attachments ------------------------------------------------------------
 
 
-def decode_bytes(data: bytes, declared: str | None) -> str:
+def _decode_bytes(data: bytes, declared: str | None) -> str:
     """Decode ``data`` with the declared charset if it fits, else utf-8, cp1252, latin-1."""
     for name in _charset_candidates(data, declared):
         try:
@@ -280,26 +289,49 @@ def _payload_bytes(part: Message) -> bytes:
 
 
 def _decode_text(part: Message) -> str:
-    text = decode_bytes(_payload_bytes(part), part.get_content_charset())
+    text = _decode_bytes(_payload_bytes(part), part.get_content_charset())
     # NUL is dropped because PostgreSQL text columns refuse it.
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").removeprefix("\ufeff")
 
 
 def _flatten(part: Message) -> bytes:
-    """The bytes of the message(s) held by a message/* part."""
+    """The bytes of the message(s) held by a message/* part, as an .eml file."""
     payload = _raw_payload(part)
     if not isinstance(payload, list):
         return _payload_bytes(part)
-    out = BytesIO()
-    for inner in payload:
-        if isinstance(inner, Message):
-            BytesGenerator(out, mangle_from_=False, policy=_POLICY).flatten(inner)
-    return out.getvalue()
+    text = "".join(_serialize(inner) for inner in payload if isinstance(inner, Message))
+    return re.sub(r"\r\n|\r|\n", "\r\n", text).encode("utf-8", "surrogateescape")
+
+
+def _serialize(msg: Message) -> str:
+    """``msg`` as received, more or less: headers and bodies verbatim, never re-folded.
+
+    The stdlib generator re-folds headers and raises on some broken input; this cannot.
+    """
+    head = "".join(f"{name}: {value}\r\n" for name, value in msg.raw_items())
+    payload = _raw_payload(msg)
+    if not isinstance(payload, list):
+        return f"{head}\r\n{payload or ''}"
+    inner = [_serialize(sub) for sub in payload if isinstance(sub, Message)]
+    if msg.get_content_maintype() != "multipart":  # message/*: one message or header blocks
+        return head + "\r\n" + "".join(inner)
+    boundary = msg.get_boundary()
+    parts = "".join(f"--{boundary}\r\n{sub}\r\n" for sub in inner)
+    return f"{head}\r\n{msg.preamble or ''}{parts}--{boundary}--\r\n{msg.epilogue or ''}"
+
+
+def _filename(part: Message) -> str:
+    """The name the sender gave the part, RFC 2231 and RFC 2047 encodings decoded."""
+    # Not get_filename(): it raises on a mangled RFC 2231 charset.
+    value = part.get_param("filename", header="content-disposition") or part.get_param("name")
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded text)
+        return _decode_bytes(value[2].encode("latin-1", "surrogateescape"), value[0])
+    return _decode_header(value or "")
 
 
 def _safe_filename(name: str, content_type: str, index: int) -> str:
     """A plain base name: no directories, no control or bidi characters, at most 200 chars."""
-    base = re.split(r"[/\\]", decode_header(name))[-1]
+    base = re.split(r"[/\\]", name)[-1]
     base = "".join(c for c in base if unicodedata.category(c) not in {"Cc", "Cf", "Cs"})
     # NFC because macOS sends decomposed names; leading dots would make hidden files.
     base = unicodedata.normalize("NFC", base).strip().lstrip(".")
@@ -349,12 +381,12 @@ class _Parts:
 
     def _attach(self, part: Message, data: bytes) -> None:
         content_type = part.get_content_type()
-        name = _safe_filename(part.get_filename() or "", content_type, len(self.attachments) + 1)
+        name = _safe_filename(_filename(part), content_type, len(self.attachments) + 1)
         self.attachments.append(Attachment(name, content_type, data))
 
 
 def _is_body(part: Message) -> bool:
-    return part.get_content_disposition() != "attachment" and not part.get_filename()
+    return part.get_content_disposition() != "attachment" and not _filename(part)
 
 
 # --- quotes ----------------------------------------------------------------------------
@@ -504,6 +536,14 @@ class _TextExtractor(HTMLParser):
             self._break(2)
         elif tag in _LINES:
             self._break(1)
+
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        # The stdlib raises AssertionError on a malformed "<![...": skip it like a comment.
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i + 3)
+            return -1 if end < 0 else end + 1
 
     def handle_data(self, data: str) -> None:
         if self._hidden:

@@ -12,6 +12,7 @@ import smtplib
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, localtime
@@ -96,8 +97,9 @@ def compose(
         msg["Auto-Submitted"] = "auto-replied"
         msg["X-Auto-Response-Suppress"] = "All"
     msg["X-Loop"] = from_address
-    msg.set_content(body)
-    return message_id, msg.as_bytes()
+    # Quoted-printable and CRLF: safe through any relay, 8BITMIME or not.
+    msg.set_content(body, cte="quoted-printable")
+    return message_id, msg.as_bytes(policy=policy.SMTP)
 
 
 def send(relay: RelaySettings, sender: str, recipient: str, raw: bytes) -> None:
@@ -115,7 +117,8 @@ def send(relay: RelaySettings, sender: str, recipient: str, raw: bytes) -> None:
             f"recipient refused ({codes})", permanent=all(c >= 500 for c in codes)
         ) from exc
     except smtplib.SMTPResponseException as exc:
-        raise _error(f"relay answered {exc.smtp_code}", permanent=exc.smtp_code >= 500) from exc
+        detail = exc.smtp_error.decode("utf-8", "replace")[:200]
+        raise _error(f"relay answered {exc.smtp_code} {detail}", permanent=exc.smtp_code >= 500) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise _error(f"relay unreachable: {type(exc).__name__}", permanent=False) from exc
 

@@ -7,12 +7,13 @@ writes can fail at once with "database is locked" instead of waiting its turn.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
 
@@ -85,3 +86,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def serialize_on(session: Session, key: str) -> None:
+    """Hold a transaction-scoped lock on ``key``: concurrent workers handling the same key
+    (one sender, one Message-ID) take turns. SQLite has one writer at a time already."""
+    if session.get_bind().dialect.name == "postgresql":
+        lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})

@@ -6,6 +6,7 @@ import hashlib
 
 from sqlmodel import select
 
+from gateway.db import serialize_on
 from gateway.pipeline.context import Context
 from inbox.models import Message, Ticket
 
@@ -18,6 +19,7 @@ def dedupe_key(channel: str, message_id: str | None, sender: str, raw: bytes) ->
 
 def run(ctx: Context) -> None:
     ctx.dedupe_key = dedupe_key(ctx.msg.channel, ctx.msg.message_id, ctx.msg.sender, ctx.item.raw)
+    serialize_on(ctx.session, "dedupe:" + ctx.dedupe_key)  # two copies in flight: one waits
     existing = ctx.session.exec(select(Message).where(Message.dedupe_key == ctx.dedupe_key)).first()
     if existing is not None:
         ctx.ticket = ctx.session.get_one(Ticket, existing.ticket_id)

@@ -6,11 +6,9 @@ An address shared by several citizens (a household) links nobody: the ticket goe
 
 from __future__ import annotations
 
-import hashlib
-
-from sqlalchemy import text
 from sqlmodel import col, select
 
+from gateway.db import serialize_on
 from gateway.pipeline.context import Context
 from inbox.models import Citizen, ContactPoint
 
@@ -28,19 +26,11 @@ def split_name(display: str) -> tuple[str, str]:
     return " ".join(parts[:-1]), parts[-1]
 
 
-def _serialize_on_sender(ctx: Context, kind: str, value: str) -> None:
-    # Two workers handling two first messages from one new sender must not create two citizens.
-    if ctx.session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(
-            hashlib.sha256(f"{kind}:{value}".encode()).digest()[:8], "big", signed=True
-        )
-        ctx.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-
-
 def run(ctx: Context) -> None:
     kind = CONTACT_KIND.get(ctx.msg.channel, ctx.msg.channel)
     value = ctx.msg.sender
-    _serialize_on_sender(ctx, kind, value)
+    # Two first messages from one new sender must not create two citizens.
+    serialize_on(ctx.session, f"contact:{kind}:{value}")
     ids = list(
         ctx.session.exec(
             select(ContactPoint.citizen_id)
