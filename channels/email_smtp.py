@@ -37,7 +37,7 @@ class IntakeHandler:
         self.append = append
         self.on_received = on_received
 
-    async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         domain = normalize_address(address).rpartition("@")[2]
@@ -46,7 +46,7 @@ class IntakeHandler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
@@ -117,8 +117,13 @@ def send(relay: RelaySettings, sender: str, recipient: str, raw: bytes) -> None:
             f"recipient refused ({codes})", permanent=all(c >= 500 for c in codes)
         ) from exc
     except smtplib.SMTPResponseException as exc:
-        detail = exc.smtp_error.decode("utf-8", "replace")[:200]
-        raise _error(f"relay answered {exc.smtp_code} {detail}", permanent=exc.smtp_code >= 500) from exc
+        raw_detail = exc.smtp_error
+        detail = (
+            raw_detail.decode("utf-8", "replace") if isinstance(raw_detail, bytes) else raw_detail
+        )[:200]
+        raise _error(
+            f"relay answered {exc.smtp_code} {detail}", permanent=exc.smtp_code >= 500
+        ) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise _error(f"relay unreachable: {type(exc).__name__}", permanent=False) from exc
 

@@ -40,7 +40,7 @@ class _Catcher:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         name = f"{time.strftime('%H%M%S')}-{secrets.token_hex(3)}.eml"
         (self.folder / name).write_bytes(envelope.original_content or envelope.content)
         return "250 OK"

@@ -60,7 +60,7 @@ class _CountingHandler(IntakeHandler):
 
     in_flight = 0
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         self.in_flight += 1
         try:
             return await super().handle_DATA(server, session, envelope)

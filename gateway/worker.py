@@ -163,7 +163,7 @@ class Outbox:
 def run_loop(
     step: Callable[[], bool], wake: threading.Event, stop: threading.Event, idle: float
 ) -> None:
-    """Call ``step`` until it has nothing to do, then sleep until woken; exit once ``stop`` is set."""
+    """Call ``step`` until it has nothing to do, then sleep until woken; stop when told."""
     while not stop.is_set():
         wake.clear()
         try:

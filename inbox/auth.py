@@ -14,7 +14,7 @@ from typing import Annotated
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request, status
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.db import Database
 from inbox.models import Agent, AgentToken, Role
@@ -73,7 +73,7 @@ def current_agent(request: Request, db: Db) -> Agent:
         if header.lower().startswith("bearer "):
             row = session.exec(
                 select(Agent, AgentToken)
-                .join(AgentToken, AgentToken.agent_id == Agent.id)
+                .join(AgentToken, col(AgentToken.agent_id) == Agent.id)
                 .where(AgentToken.token_hash == token_hash(header[7:].strip()))
             ).first()
             if row is None or not row[0].active:

@@ -1,8 +1,9 @@
 """Public ticket references: short, readable over the phone, not guessable.
 
 ``K7M4-9XQ2``: seven random symbols and a check symbol, from an alphabet without the symbols
-people confuse when they read or hear them (0/O, 1/I/L). 31⁷ ≈ 2.7·10¹⁰ values, drawn with ``secrets``; the check symbol
-catches a single wrong or swapped symbol when an agent types a reference read over the phone.
+people confuse when they read or hear them (0/O, 1/I/L). 31⁷ ≈ 2.7·10¹⁰ values, drawn with
+``secrets``; the check symbol catches a single wrong or swapped symbol when an agent types a
+reference read over the phone.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the API returns and accepts. Internal columns (dedupe keys, hashes) never leave the server."""
+"""What the API returns and accepts. Internal columns (dedupe keys, hashes) stay inside."""
 
 from __future__ import annotations
 

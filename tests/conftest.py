@@ -67,11 +67,15 @@ class Intake:
         self.db = db
         self.pipeline = Pipeline(db, settings)
 
-    def __call__(self, raw: bytes, mail_from: str = "", rcpt: str = "contact@mairie.example") -> int:
+    def __call__(
+        self, raw: bytes, mail_from: str = "", rcpt: str = "contact@mairie.example"
+    ) -> int:
         from gateway.models import JournalItem
 
         with self.db.write() as session:
-            item = JournalItem(channel="email", raw=raw, envelope={"mail_from": mail_from, "rcpt_tos": [rcpt]})
+            item = JournalItem(
+                channel="email", raw=raw, envelope={"mail_from": mail_from, "rcpt_tos": [rcpt]}
+            )
             session.add(item)
             session.flush()
             item_id = item.id or 0

@@ -30,7 +30,9 @@ from aiosmtpd.controller import Controller
 
 REQUIRE_SERVICES = os.environ.get("GUICHET_REQUIRE_SERVICES") == "1"
 BACKEND = os.environ.get("GUICHET_TEST_DB", "sqlite")
-PG_ADMIN_URL = os.environ.get("GUICHET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "GUICHET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 GUICHET = str(Path(sys.executable).with_name("guichet"))
 T = TypeVar("T")
 
@@ -101,9 +103,11 @@ class _Recorder:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            self.messages.append(
+                (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+            )
         return "250 OK"
 
 
@@ -169,8 +173,17 @@ class Gateway:
         self.http_port, self.smtp_port = free_port(), free_port()
         log = (self.data_dir / "serve.log").open("ab")
         self.proc = subprocess.Popen(
-            [GUICHET, "serve", "--http-port", str(self.http_port), "--smtp-port", str(self.smtp_port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                GUICHET,
+                "serve",
+                "--http-port",
+                str(self.http_port),
+                "--smtp-port",
+                str(self.smtp_port),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_for(self._ready, 60, "guichet serve to answer /healthz")
         return self
@@ -178,7 +191,9 @@ class Gateway:
     def _ready(self) -> bool:
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise AssertionError(f"guichet serve exited with {self.proc.returncode}: {self.log()[-3000:]}")
+            raise AssertionError(
+                f"guichet serve exited with {self.proc.returncode}: {self.log()[-3000:]}"
+            )
         try:
             return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
@@ -196,22 +211,37 @@ class Gateway:
         return code
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
-        done = subprocess.run([GUICHET, *args], env=self.env, input=stdin, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [GUICHET, *args], env=self.env, input=stdin, capture_output=True, text=True, timeout=60
+        )
         if done.returncode != 0:
             raise AssertionError(f"guichet {' '.join(args)} failed: {done.stderr}")
         return done.stdout
 
     def agent_token(self, email: str, role: str = "agent", team: str | None = None) -> str:
-        args = ["agents", "add", email, "--name", email.split("@")[0].title(), "--role", role, "--password-stdin"]
+        args = [
+            "agents",
+            "add",
+            email,
+            "--name",
+            email.split("@")[0].title(),
+            "--role",
+            role,
+            "--password-stdin",
+        ]
         if team:
             args += ["--team", team]
         self.cli(*args, stdin="un mot de passe solide\n")
         return self.cli("agents", "token", email).strip()
 
     def client(self, token: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
 
-    def send(self, raw: bytes, mail_from: str = "citoyen@example.fr", to: str = "contact@mairie.example") -> str:
+    def send(
+        self, raw: bytes, mail_from: str = "citoyen@example.fr", to: str = "contact@mairie.example"
+    ) -> str:
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30) as smtp:
             smtp.sendmail(mail_from, [to], raw)
             return "250"
@@ -220,7 +250,10 @@ class Gateway:
 def make_mail(
     sender: str = "Marie Dupont <marie.dupont@orange.fr>",
     subject: str = "Demande d'acte de naissance",
-    body: str = "Bonjour,\nJe souhaiterais obtenir une copie intégrale de mon acte de naissance.\nCordialement,\nMarie Dupont",
+    body: str = (
+        "Bonjour,\nJe souhaiterais obtenir une copie intégrale de mon acte de naissance.\n"
+        "Cordialement,\nMarie Dupont"
+    ),
     message_id: str | None = None,
     to: str = "etat-civil@mairie.example",
     **headers: str,

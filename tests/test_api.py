@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import html
-
 from email import message_from_bytes, policy
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import col, select
+from sqlmodel import select
 
 from gateway.db import Database
 from gateway.models import OutboxItem
@@ -20,7 +19,9 @@ from tests.support import make_mail
 PASSWORD = "un mot de passe solide"
 
 
-def make_agent(db: Database, email: str, role: Role = Role.agent, team: str | None = None) -> tuple[Agent, dict[str, str]]:
+def make_agent(
+    db: Database, email: str, role: Role = Role.agent, team: str | None = None
+) -> tuple[Agent, dict[str, str]]:
     with db.write() as s:
         team_id = None
         if team:
@@ -28,8 +29,13 @@ def make_agent(db: Database, email: str, role: Role = Role.agent, team: str | No
             s.add(t)
             s.flush()
             team_id = t.id
-        agent = Agent(email=email, name=email.split("@")[0], role=role, team_id=team_id,
-                      password_hash=hash_password(PASSWORD))
+        agent = Agent(
+            email=email,
+            name=email.split("@")[0],
+            role=role,
+            team_id=team_id,
+            password_hash=hash_password(PASSWORD),
+        )
         s.add(agent)
         s.flush()
         token = issue_token(s, agent)
@@ -48,22 +54,34 @@ def supervisor(db: Database) -> dict[str, str]:
 
 def test_outsider_gets_401_everywhere(client: TestClient, intake: Intake) -> None:
     intake(make_mail())
-    for method, path in [("GET", "/api/v1/tickets"), ("GET", "/api/v1/tickets/1"), ("POST", "/api/v1/queue/next"),
-                         ("GET", "/api/v1/quarantine"), ("POST", "/api/v1/tickets/1/notes")]:
+    for method, path in [
+        ("GET", "/api/v1/tickets"),
+        ("GET", "/api/v1/tickets/1"),
+        ("POST", "/api/v1/queue/next"),
+        ("GET", "/api/v1/quarantine"),
+        ("POST", "/api/v1/tickets/1/notes"),
+    ]:
         assert client.request(method, path, json={"text": "x"}).status_code == 401, path
     bad = {"Authorization": "Bearer gch_forged"}
     assert client.get("/api/v1/tickets", headers=bad).status_code == 401
     assert client.get("/", follow_redirects=False).headers["location"] == "/login"
 
 
-def test_agent_gets_403_on_supervisor_actions(client: TestClient, intake: Intake, agent: dict[str, str]) -> None:
+def test_agent_gets_403_on_supervisor_actions(
+    client: TestClient, intake: Intake, agent: dict[str, str]
+) -> None:
     intake(make_mail())
-    assert client.post("/api/v1/tickets/1/assign", json={"agent_id": None}, headers=agent).status_code == 403
+    assert (
+        client.post("/api/v1/tickets/1/assign", json={"agent_id": None}, headers=agent).status_code
+        == 403
+    )
     assert client.get("/api/v1/quarantine", headers=agent).status_code == 403
     assert client.get("/api/v1/tickets/1/audit", headers=agent).status_code == 403
 
 
-def test_list_filters_and_cursor_pagination(client: TestClient, intake: Intake, agent: dict[str, str]) -> None:
+def test_list_filters_and_cursor_pagination(
+    client: TestClient, intake: Intake, agent: dict[str, str]
+) -> None:
     for n in range(7):
         intake(make_mail(sender=f"Usager {n} <u{n}@example.fr>", subject=f"Demande {n}"))
     seen: list[str] = []
@@ -76,26 +94,39 @@ def test_list_filters_and_cursor_pagination(client: TestClient, intake: Intake, 
     first = client.post("/api/v1/queue/next", headers=agent).json()
     mine = client.get("/api/v1/tickets?assignee=me", headers=agent).json()["items"]
     assert [t["id"] for t in mine] == [first["id"]]
-    assert len(client.get("/api/v1/tickets?assignee=none&status=new", headers=agent).json()["items"]) == 6
+    assert (
+        len(client.get("/api/v1/tickets?assignee=none&status=new", headers=agent).json()["items"])
+        == 6
+    )
     assert client.get("/api/v1/tickets?channel=sms", headers=agent).json()["items"] == []
     citizen = first["citizen_id"]
-    assert [t["id"] for t in client.get(f"/api/v1/tickets?citizen={citizen}", headers=agent).json()["items"]] == [first["id"]]
+    assert [
+        t["id"]
+        for t in client.get(f"/api/v1/tickets?citizen={citizen}", headers=agent).json()["items"]
+    ] == [first["id"]]
 
 
-def test_detail_has_the_whole_thread(client: TestClient, intake: Intake, agent: dict[str, str]) -> None:
-    intake(make_mail(body="Bonjour,\nma question.\n\nLe 3 mars 2026 à 10:02, Mairie a écrit :\n> ancien texte"))
+def test_detail_has_the_whole_thread(
+    client: TestClient, intake: Intake, agent: dict[str, str]
+) -> None:
+    intake(
+        make_mail(
+            body="Bonjour,\nma question.\n\nLe 3 mars 2026 à 10:02, Mairie a écrit :\n> ancien"
+        )
+    )
     detail = client.get("/api/v1/tickets/1", headers=agent).json()
     by_ref = client.get(f"/api/v1/tickets/{detail['reference'].lower()}", headers=agent).json()
     assert by_ref["id"] == detail["id"]
     assert [m["direction"] for m in detail["messages"]] == ["in", "out"]
     first = detail["messages"][0]
-    assert first["text"][first["quote_start"]:].startswith("Le 3 mars 2026")
+    assert first["text"][first["quote_start"] :].startswith("Le 3 mars 2026")
     assert detail["citizen"]["contacts"] == ["marie.dupont@orange.fr"]
     assert detail["messages"][1]["delivery"] == "pending"
 
 
-def test_queue_next_claims_most_urgent_then_204(client: TestClient, db: Database, intake: Intake,
-                                               agent: dict[str, str]) -> None:
+def test_queue_next_claims_most_urgent_then_204(
+    client: TestClient, db: Database, intake: Intake, agent: dict[str, str]
+) -> None:
     intake(make_mail(subject="Ancien"))
     intake(make_mail(sender="b@example.fr", subject="Urgent"))
     with db.write() as s:
@@ -107,7 +138,9 @@ def test_queue_next_claims_most_urgent_then_204(client: TestClient, db: Database
     assert client.post("/api/v1/queue/next", headers=agent).status_code == 204
 
 
-def test_agents_claim_only_their_team_or_unrouted(client: TestClient, db: Database, intake: Intake) -> None:
+def test_agents_claim_only_their_team_or_unrouted(
+    client: TestClient, db: Database, intake: Intake
+) -> None:
     _, civil = make_agent(db, "lucie@mairie.example", team="État civil")
     intake(make_mail(subject="Voirie"))
     with db.write() as s:
@@ -118,12 +151,16 @@ def test_agents_claim_only_their_team_or_unrouted(client: TestClient, db: Databa
     assert client.post("/api/v1/queue/next", headers=civil).status_code == 204
 
 
-def test_reply_goes_out_threaded_with_reference(client: TestClient, db: Database, intake: Intake,
-                                                agent: dict[str, str]) -> None:
+def test_reply_goes_out_threaded_with_reference(
+    client: TestClient, db: Database, intake: Intake, agent: dict[str, str]
+) -> None:
     intake(make_mail(message_id="question@orange.fr"))
     ticket = client.post("/api/v1/queue/next", headers=agent).json()
-    r = client.post(f"/api/v1/tickets/{ticket['id']}/reply", headers=agent,
-                    json={"text": "Madame,\nVotre acte vous sera envoyé par courrier.\nLa mairie"})
+    r = client.post(
+        f"/api/v1/tickets/{ticket['id']}/reply",
+        headers=agent,
+        json={"text": "Madame,\nVotre acte vous sera envoyé par courrier.\nLa mairie"},
+    )
     assert r.status_code == 201
     with db.read() as s:
         out = s.exec(select(OutboxItem).where(OutboxItem.kind == "reply")).one()
@@ -133,20 +170,36 @@ def test_reply_goes_out_threaded_with_reference(client: TestClient, db: Database
     assert mail["In-Reply-To"] == "<question@orange.fr>"
     assert "<question@orange.fr>" in mail["References"]
     assert "envoyé par courrier" in mail.get_content()  # type: ignore[attr-defined]
-    assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=agent).json()["status"] == "waiting_citizen"
+    assert (
+        client.get(f"/api/v1/tickets/{ticket['id']}", headers=agent).json()["status"]
+        == "waiting_citizen"
+    )
 
 
-def test_agent_cannot_act_on_a_colleagues_ticket(client: TestClient, db: Database, intake: Intake,
-                                                 agent: dict[str, str]) -> None:
+def test_agent_cannot_act_on_a_colleagues_ticket(
+    client: TestClient, db: Database, intake: Intake, agent: dict[str, str]
+) -> None:
     _, other = make_agent(db, "autre@mairie.example")
     intake(make_mail())
     client.post("/api/v1/queue/next", headers=other)
-    assert client.post("/api/v1/tickets/1/reply", headers=agent, json={"text": "x"}).status_code == 403
-    assert client.post("/api/v1/tickets/1/status", headers=agent, json={"status": "closed"}).status_code == 403
+    assert (
+        client.post("/api/v1/tickets/1/reply", headers=agent, json={"text": "x"}).status_code == 403
+    )
+    assert (
+        client.post(
+            "/api/v1/tickets/1/status", headers=agent, json={"status": "closed"}
+        ).status_code
+        == 403
+    )
 
 
-def test_supervisor_reassigns_and_everything_is_audited(client: TestClient, db: Database, intake: Intake,
-                                                       agent: dict[str, str], supervisor: dict[str, str]) -> None:
+def test_supervisor_reassigns_and_everything_is_audited(
+    client: TestClient,
+    db: Database,
+    intake: Intake,
+    agent: dict[str, str],
+    supervisor: dict[str, str],
+) -> None:
     karim = client.get("/api/v1/me", headers=agent).json()
     intake(make_mail())
     client.post("/api/v1/queue/next", headers=supervisor)
@@ -156,34 +209,60 @@ def test_supervisor_reassigns_and_everything_is_audited(client: TestClient, db: 
     client.post("/api/v1/tickets/1/status", headers=agent, json={"status": "resolved"})
     events = client.get("/api/v1/tickets/1/audit", headers=supervisor).json()
     assert [e["action"] for e in events] == [
-        "ticket.created", "ticket.claimed", "ticket.assigned", "ticket.note", "ticket.status"]
+        "ticket.created",
+        "ticket.claimed",
+        "ticket.assigned",
+        "ticket.note",
+        "ticket.status",
+    ]
     assert events[2]["actor_agent_id"] != events[3]["actor_agent_id"] == karim["id"]
     assert events[4]["detail"] == {"before": "open", "after": "resolved"}
-    notes = [m for m in client.get("/api/v1/tickets/1", headers=agent).json()["messages"] if m["direction"] == "note"]
+    notes = [
+        m
+        for m in client.get("/api/v1/tickets/1", headers=agent).json()["messages"]
+        if m["direction"] == "note"
+    ]
     assert notes[0]["text"] == "Appelée, rappel demain"
-    assert client.post("/api/v1/tickets/1/assign", headers=supervisor, json={"agent_id": 999}).status_code == 422
-    assert client.post("/api/v1/tickets/1/status", headers=agent, json={"status": "lost"}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/tickets/1/assign", headers=supervisor, json={"agent_id": 999}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post("/api/v1/tickets/1/status", headers=agent, json={"status": "lost"}).status_code
+        == 422
+    )
 
 
-def test_quarantine_list_download_replay(client: TestClient, db: Database, intake: Intake,
-                                         supervisor: dict[str, str]) -> None:
+def test_quarantine_list_download_replay(
+    client: TestClient, db: Database, intake: Intake, supervisor: dict[str, str]
+) -> None:
     raw = b"Subject: sans exp\xe9diteur\r\n\r\ntexte\r\n"
     item_id = intake(raw)
     [item] = client.get("/api/v1/quarantine", headers=supervisor).json()
     assert item["id"] == item_id and item["status"] == "quarantined" and item["size"] == len(raw)
     assert client.get(item["raw_url"], headers=supervisor).content == raw
-    assert client.post(f"/api/v1/quarantine/{item_id}/replay", headers=supervisor).status_code == 202
+    assert (
+        client.post(f"/api/v1/quarantine/{item_id}/replay", headers=supervisor).status_code == 202
+    )
     intake.pipeline.process_one()
-    assert len(client.get("/api/v1/quarantine", headers=supervisor).json()) == 1  # still unparseable
+    assert (
+        len(client.get("/api/v1/quarantine", headers=supervisor).json()) == 1
+    )  # still unparseable
 
 
-def test_attachment_download_is_never_rendered(client: TestClient, intake: Intake, agent: dict[str, str]) -> None:
+def test_attachment_download_is_never_rendered(
+    client: TestClient, intake: Intake, agent: dict[str, str]
+) -> None:
     from email.message import EmailMessage
 
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "a@example.fr", "contact@mairie.example", "Photo"
     msg.set_content("voir la pièce jointe")
-    msg.add_attachment(b"<script>alert(1)</script>", maintype="text", subtype="html", filename="piège.html")
+    msg.add_attachment(
+        b"<script>alert(1)</script>", maintype="text", subtype="html", filename="piège.html"
+    )
     intake(msg.as_bytes())
     [att] = client.get("/api/v1/tickets/1", headers=agent).json()["messages"][0]["attachments"]
     r = client.get(att["url"], headers=agent)
@@ -198,12 +277,18 @@ def test_login_session_and_queue_page(client: TestClient, db: Database, intake: 
     intake(make_mail(subject="Nid-de-poule rue Jean Jaurès"))
     bad = client.post("/login", data={"email": "karim@mairie.example", "password": "faux"})
     assert bad.status_code == 401 and "Identifiants incorrects" in bad.text
-    r = client.post("/login", data={"email": "Karim@mairie.example", "password": PASSWORD}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"email": "Karim@mairie.example", "password": PASSWORD},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = html.unescape(client.get("/").text)
     assert "File d'attente (1)" in page and "Nid-de-poule rue Jean Jaurès" in page
     assert "Marie Dupont" in page and "Non attribué" in page
-    assert client.get("/api/v1/me").json()["email"] == "karim@mairie.example"  # the session works for the API
+    assert (
+        client.get("/api/v1/me").json()["email"] == "karim@mairie.example"
+    )  # the session works for the API
     assert "Queue (1)" in client.get("/?lang=en").text
     client.post("/logout")
     assert client.get("/api/v1/me").status_code == 401
@@ -223,5 +308,3 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/tickets", "/api/v1/queue/next", "/api/v1/quarantine"} <= set(paths)
     assert client.get("/docs").status_code == 200
-
-

@@ -27,10 +27,6 @@ def load(name: str) -> bytes:
     return (CORPUS / name).read_bytes()
 
 
-def parse(name: str) -> object:
-    return normalize(load(name))
-
-
 # --- the corpus, one file at a time ------------------------------------------------------
 
 
@@ -345,6 +341,15 @@ def test_not_a_mail_raises(raw: bytes) -> None:
         normalize(raw)
 
 
+def test_nesting_bomb_raises_parse_error() -> None:
+    nested = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+        for i in range(3000)
+    )
+    with pytest.raises(ParseError, match="nested"):
+        normalize(b"From: a@b.example\r\n" + nested)
+
+
 # --- small constructed messages ----------------------------------------------------------
 
 
@@ -467,6 +472,12 @@ def test_automation_reason(headers: list[str], expected: str | None) -> None:
 def test_robot_senders(sender: str) -> None:
     msg = email.message_from_bytes(f"From: {sender}\r\n\r\nx".encode())
     assert automation_reason(msg) == "robot-sender"
+
+
+def test_automation_reason_on_a_stdlib_parsed_8bit_message() -> None:
+    # The stock compat32 policy returns Header objects for raw 8-bit values.
+    raw = "From: Françoise <noreply@x.example>\r\nSubject: café\r\n\r\nx".encode("latin-1")
+    assert automation_reason(email.message_from_bytes(raw)) == "robot-sender"
 
 
 def test_ordinary_sender_is_not_a_robot() -> None:

@@ -9,7 +9,15 @@ from sqlmodel import col, func, select
 
 from gateway.db import Database
 from gateway.models import JournalItem, OutboxItem
-from inbox.models import Attachment, AuditEvent, Citizen, ContactPoint, Message, Ticket, TicketStatus
+from inbox.models import (
+    Attachment,
+    AuditEvent,
+    Citizen,
+    ContactPoint,
+    Message,
+    Ticket,
+    TicketStatus,
+)
 from tests.conftest import Intake
 from tests.support import make_mail
 
@@ -26,7 +34,9 @@ def journal(db: Database, item_id: int) -> JournalItem:
 
 def acks(db: Database) -> list[EmailMessage]:
     with db.read() as s:
-        rows = s.exec(select(OutboxItem).where(OutboxItem.kind == "ack").order_by(col(OutboxItem.id))).all()
+        rows = s.exec(
+            select(OutboxItem).where(OutboxItem.kind == "ack").order_by(col(OutboxItem.id))
+        ).all()
     return [message_from_bytes(r.payload, policy=policy.default) for r in rows]  # type: ignore[misc]
 
 
@@ -35,7 +45,9 @@ def test_first_mail_creates_citizen_ticket_and_french_ack(db: Database, intake: 
     [ticket] = tickets(db)
     with db.read() as s:
         citizen = s.get_one(Citizen, ticket.citizen_id)
-        contacts = s.exec(select(ContactPoint.value).where(ContactPoint.citizen_id == citizen.id)).all()
+        contacts = s.exec(
+            select(ContactPoint.value).where(ContactPoint.citizen_id == citizen.id)
+        ).all()
     assert (citizen.first_name, citizen.last_name) == ("Marie", "Dupont")
     assert list(contacts) == ["marie.dupont@orange.fr"]
     assert ticket.status == TicketStatus.new and ticket.subject == "Demande d'acte de naissance"
@@ -50,7 +62,11 @@ def test_first_mail_creates_citizen_ticket_and_french_ack(db: Database, intake: 
 
 def messages(db: Database, ticket_id: int | None) -> list[Message]:
     with db.read() as s:
-        return list(s.exec(select(Message).where(Message.ticket_id == ticket_id).order_by(col(Message.id))).all())
+        return list(
+            s.exec(
+                select(Message).where(Message.ticket_id == ticket_id).order_by(col(Message.id))
+            ).all()
+        )
 
 
 def test_same_sender_is_the_same_citizen(db: Database, intake: Intake) -> None:
@@ -70,7 +86,9 @@ def test_same_delivery_twice_is_one_entry(db: Database, intake: Intake) -> None:
     assert len(acks(db)) == 1
 
 
-def test_same_message_id_from_another_sender_is_not_a_duplicate(db: Database, intake: Intake) -> None:
+def test_same_message_id_from_another_sender_is_not_a_duplicate(
+    db: Database, intake: Intake
+) -> None:
     intake(make_mail(message_id="same@x.fr"))
     intake(make_mail(sender="Paul Martin <paul.martin@free.fr>", message_id="same@x.fr"))
     assert len(tickets(db)) == 2
@@ -83,8 +101,14 @@ def test_reply_to_our_ack_joins_the_ticket_and_reopens_it(db: Database, intake: 
         t = s.get_one(Ticket, ticket.id)
         t.status = TicketStatus.waiting_citizen
     ack_id = acks(db)[0]["Message-ID"].strip("<>")
-    intake(make_mail(subject="Re: Accusé de réception", body="Voici ma date de naissance : 02/03/1984",
-                     In_Reply_To=f"<{ack_id}>", References=f"<q1@orange.fr> <{ack_id}>"))
+    intake(
+        make_mail(
+            subject="Re: Accusé de réception",
+            body="Voici ma date de naissance : 02/03/1984",
+            In_Reply_To=f"<{ack_id}>",
+            References=f"<q1@orange.fr> <{ack_id}>",
+        )
+    )
     [ticket] = tickets(db)
     assert ticket.status == TicketStatus.open
     assert [m.direction for m in messages(db, ticket.id)] == ["in", "out", "in"]
@@ -96,9 +120,17 @@ def test_reference_in_subject_joins_only_for_the_same_citizen(db: Database, inta
     [ticket] = tickets(db)
     intake(make_mail(subject=f"Complément dossier {ticket.reference}", body="Pièce manquante"))
     assert len(tickets(db)) == 1
-    intake(make_mail(sender="Intrus <intrus@evil.example>", subject=f"Re: {ticket.reference}", body="Donnez-moi le dossier"))
+    intake(
+        make_mail(
+            sender="Intrus <intrus@evil.example>",
+            subject=f"Re: {ticket.reference}",
+            body="Donnez-moi le dossier",
+        )
+    )
     original, other = tickets(db)
-    assert len(messages(db, original.id)) == 3  # question, ack, complement: nothing from the intruder
+    assert (
+        len(messages(db, original.id)) == 3
+    )  # question, ack, complement: nothing from the intruder
     assert other.needs_review and other.related_ticket_id == original.id
     assert "reference_other_sender" in other.review_reason
     assert other.citizen_id != original.citizen_id
@@ -113,7 +145,11 @@ def test_shared_household_address_goes_to_review(db: Database, intake: Intake) -
             s.add(ContactPoint(citizen_id=c.id or 0, kind="email", value="famille.martin@free.fr"))
     intake(make_mail(sender="Famille Martin <famille.martin@free.fr>"))
     [ticket] = tickets(db)
-    assert ticket.citizen_id is None and ticket.needs_review and "sender_shared" in ticket.review_reason
+    assert (
+        ticket.citizen_id is None
+        and ticket.needs_review
+        and "sender_shared" in ticket.review_reason
+    )
 
 
 def test_loop_guard(db: Database, intake: Intake) -> None:
@@ -149,13 +185,23 @@ def test_unparseable_mail_is_quarantined_with_its_bytes(db: Database, intake: In
     assert tickets(db) == []
 
 
-def test_attachments_stored_once_by_content_hash(db: Database, intake: Intake, settings: object) -> None:
+def test_attachments_stored_once_by_content_hash(
+    db: Database, intake: Intake, settings: object
+) -> None:
     def with_pdf(subject: str) -> bytes:
         msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = "marie.dupont@orange.fr", "contact@mairie.example", subject
+        msg["From"], msg["To"], msg["Subject"] = (
+            "marie.dupont@orange.fr",
+            "contact@mairie.example",
+            subject,
+        )
         msg.set_content("Ci-joint mon justificatif.")
-        msg.add_attachment(b"%PDF-1.4 justificatif" * 100, maintype="application", subtype="pdf",
-                           filename="justificatif_domicile.pdf")
+        msg.add_attachment(
+            b"%PDF-1.4 justificatif" * 100,
+            maintype="application",
+            subtype="pdf",
+            filename="justificatif_domicile.pdf",
+        )
         return msg.as_bytes()
 
     intake(with_pdf("Un"))
@@ -168,7 +214,9 @@ def test_attachments_stored_once_by_content_hash(db: Database, intake: Intake, s
     assert len(blob_files) == 1 and blob_files[0].read_bytes() == b"%PDF-1.4 justificatif" * 100
 
 
-def test_failing_stage_retries_then_dead_letters(db: Database, intake: Intake, monkeypatch: object) -> None:
+def test_failing_stage_retries_then_dead_letters(
+    db: Database, intake: Intake, monkeypatch: object
+) -> None:
     import gateway.pipeline.ticket as stage
 
     def boom(ctx: object) -> None:

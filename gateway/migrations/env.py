@@ -5,7 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import gateway.models
 import inbox.models  # noqa: F401  (registers the tables)
 
 target_metadata = SQLModel.metadata

@@ -44,7 +44,9 @@ def test_recipient_domain_and_size_limits(tmp_path: Path, db_url: str, relay: Re
             assert smtp.rcpt("contact@MAIRIE.example")[0] == 250
             smtp.rset()
             with pytest.raises(smtplib.SMTPException) as refused:
-                smtp.sendmail("x@example.fr", ["contact@mairie.example"], make_mail(body="x" * 150_000))
+                smtp.sendmail(
+                    "x@example.fr", ["contact@mairie.example"], make_mail(body="x" * 150_000)
+                )
             assert "552" in str(refused.value)
         assert gw.stop() == 0
     finally:
@@ -57,19 +59,25 @@ def test_journal_failure_answers_451_and_a_retry_succeeds(gateway: Gateway, db_u
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql(
-                "CREATE TRIGGER refuse BEFORE INSERT ON journalitem BEGIN SELECT RAISE(ABORT, 'disk'); END"
+                "CREATE TRIGGER refuse BEFORE INSERT ON journalitem "
+                "BEGIN SELECT RAISE(ABORT, 'disk'); END"
             )
         else:
             conn.exec_driver_sql(
-                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk'; END $$ LANGUAGE plpgsql"
+                "CREATE FUNCTION refuse() RETURNS trigger "
+                "AS $$ BEGIN RAISE EXCEPTION 'disk'; END $$ LANGUAGE plpgsql"
             )
-            conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON journalitem EXECUTE FUNCTION refuse()")
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON journalitem EXECUTE FUNCTION refuse()"
+            )
     raw = make_mail(message_id="retry@orange.fr")
     with pytest.raises(smtplib.SMTPDataError) as refused:
         gateway.send(raw)
     assert refused.value.smtp_code == 451
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TRIGGER refuse" + ("" if engine.dialect.name == "sqlite" else " ON journalitem"))
+        conn.exec_driver_sql(
+            "DROP TRIGGER refuse" + ("" if engine.dialect.name == "sqlite" else " ON journalitem")
+        )
     engine.dispose()
     gateway.send(raw)  # what the client's MTA does after a 4xx
     api = gateway.client(gateway.agent_token("karim@mairie.example"))
@@ -84,8 +92,13 @@ def test_duplicate_delivery_makes_one_entry(gateway: Gateway) -> None:
     gateway.send(make_mail(message_id="other@orange.fr", subject="Autre"))
     wait_for(lambda: len(tickets(api)) == 2, what="two tickets")
     metrics = httpx.get(gateway.url + "/metrics").text
-    wait_for(lambda: 'guichet_messages_processed_total{outcome="duplicate"} 1.0' in httpx.get(gateway.url + "/metrics").text,
-             what="the duplicate to be processed")
+    wait_for(
+        lambda: (
+            'guichet_messages_processed_total{outcome="duplicate"} 1.0'
+            in httpx.get(gateway.url + "/metrics").text
+        ),
+        what="the duplicate to be processed",
+    )
     assert 'guichet_messages_received_total{channel="email"} 3.0' in metrics
     detail = api.get(f"/api/v1/tickets/{tickets(api)[-1]['id']}").json()
     assert [m["direction"] for m in detail["messages"]].count("in") == 1
@@ -98,12 +111,32 @@ def test_swaks_with_attachment(gateway: Gateway, tmp_path: Path) -> None:
     pdf = tmp_path / "justificatif.pdf"
     pdf.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 40)
     subprocess.run(
-        [swaks, "--server", "127.0.0.1", "--port", str(gateway.smtp_port), "--from", "jp.lefevre@free.fr",
-         "--to", "urbanisme@mairie.example", "--header", "Subject: Déclaration préalable",
-         "--header", "From: Jean-Pierre Lefèvre <jp.lefevre@free.fr>",
-         "--body", "Bonjour, ci-joint ma déclaration préalable de travaux.", "--attach-type", "application/pdf",
-         "--attach-name", "déclaration.pdf", "--attach", f"@{pdf}"],
-        check=True, capture_output=True, timeout=60,
+        [
+            swaks,
+            "--server",
+            "127.0.0.1",
+            "--port",
+            str(gateway.smtp_port),
+            "--from",
+            "jp.lefevre@free.fr",
+            "--to",
+            "urbanisme@mairie.example",
+            "--header",
+            "Subject: Déclaration préalable",
+            "--header",
+            "From: Jean-Pierre Lefèvre <jp.lefevre@free.fr>",
+            "--body",
+            "Bonjour, ci-joint ma déclaration préalable de travaux.",
+            "--attach-type",
+            "application/pdf",
+            "--attach-name",
+            "déclaration.pdf",
+            "--attach",
+            f"@{pdf}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     api = gateway.client(gateway.agent_token("karim@mairie.example"))
     [ticket] = wait_for(lambda: tickets(api), what="a ticket")
@@ -114,25 +147,49 @@ def test_swaks_with_attachment(gateway: Gateway, tmp_path: Path) -> None:
     assert message["sender"] == "jp.lefevre@free.fr"
 
 
-def test_agent_reply_and_citizen_answer_thread_over_real_smtp(gateway: Gateway, relay: Relay) -> None:
+def test_agent_reply_and_citizen_answer_thread_over_real_smtp(
+    gateway: Gateway, relay: Relay
+) -> None:
     api = gateway.client(gateway.agent_token("karim@mairie.example"))
     gateway.send(make_mail(message_id="start@orange.fr"))
-    ticket = wait_for(lambda: api.post("/api/v1/queue/next").json() if tickets(api) else None, what="a claim")
-    reply = api.post(f"/api/v1/tickets/{ticket['id']}/reply", json={"text": "Quelle est votre date de naissance ?"})
+    ticket = wait_for(
+        lambda: api.post("/api/v1/queue/next").json() if tickets(api) else None, what="a claim"
+    )
+    reply = api.post(
+        f"/api/v1/tickets/{ticket['id']}/reply",
+        json={"text": "Quelle est votre date de naissance ?"},
+    )
     assert reply.status_code == 201
-    ack, answer = relay.wait(2)
+    _ack, answer = relay.wait(2)
     assert ticket["reference"] in answer["Subject"] and answer["In-Reply-To"] == "<start@orange.fr>"
-    gateway.send(make_mail(subject=f"Re: {answer['Subject']}", body="Le 2 mars 1984.",
-                           In_Reply_To=answer["Message-ID"], References=f"<start@orange.fr> {answer['Message-ID']}"))
-    wait_for(lambda: len(api.get(f"/api/v1/tickets/{ticket['id']}").json()["messages"]) == 4, what="the answer")
+    gateway.send(
+        make_mail(
+            subject=f"Re: {answer['Subject']}",
+            body="Le 2 mars 1984.",
+            In_Reply_To=answer["Message-ID"],
+            References=f"<start@orange.fr> {answer['Message-ID']}",
+        )
+    )
+    wait_for(
+        lambda: len(api.get(f"/api/v1/tickets/{ticket['id']}").json()["messages"]) == 4,
+        what="the answer",
+    )
     detail = api.get(f"/api/v1/tickets/{ticket['id']}").json()
-    assert detail["status"] == "open" and detail["messages"][-1]["text"].startswith("Le 2 mars 1984.")
+    assert detail["status"] == "open" and detail["messages"][-1]["text"].startswith(
+        "Le 2 mars 1984."
+    )
     assert len(tickets(api)) == 1
-    wait_for(lambda: api.get(f"/api/v1/tickets/{ticket['id']}").json()["messages"][2]["delivery"] == "sent",
-             what="the reply to be marked sent")
+    wait_for(
+        lambda: (
+            api.get(f"/api/v1/tickets/{ticket['id']}").json()["messages"][2]["delivery"] == "sent"
+        ),
+        what="the reply to be marked sent",
+    )
 
 
-def test_kill_9_then_restart_finishes_every_journaled_message(tmp_path: Path, db_url: str, relay: Relay) -> None:
+def test_kill_9_then_restart_finishes_every_journaled_message(
+    tmp_path: Path, db_url: str, relay: Relay
+) -> None:
     # An intake-only process journals and answers 250 but runs no pipeline: every message is
     # journaled and unprocessed when it is killed.
     gw = Gateway(db_url, tmp_path, relay.port, {"GUICHET_PIPELINE__WORKERS": "0"}).start()
@@ -147,7 +204,9 @@ def test_kill_9_then_restart_finishes_every_journaled_message(tmp_path: Path, db
     gw.stop()
 
 
-def test_kill_9_under_load_loses_and_duplicates_nothing(tmp_path: Path, db_url: str, relay: Relay) -> None:
+def test_kill_9_under_load_loses_and_duplicates_nothing(
+    tmp_path: Path, db_url: str, relay: Relay
+) -> None:
     gw = Gateway(db_url, tmp_path, relay.port).start()
     accepted: list[int] = []
     lock = threading.Lock()
@@ -155,7 +214,13 @@ def test_kill_9_under_load_loses_and_duplicates_nothing(tmp_path: Path, db_url: 
     def client(k: int) -> None:
         for n in range(40):
             try:
-                gw.send(make_mail(sender=f"u{k}-{n}@example.fr", subject=f"{k}-{n}", message_id=f"{k}-{n}@x.fr"))
+                gw.send(
+                    make_mail(
+                        sender=f"u{k}-{n}@example.fr",
+                        subject=f"{k}-{n}",
+                        message_id=f"{k}-{n}@x.fr",
+                    )
+                )
             except (OSError, smtplib.SMTPException):
                 return  # the server died under us: this message was not acknowledged
             with lock:
@@ -181,10 +246,15 @@ def test_kill_9_under_load_loses_and_duplicates_nothing(tmp_path: Path, db_url: 
                 return out
             cursor = f"&cursor={page['next_cursor']}"
 
-    wait_for(lambda: httpx.get(gw.url + "/metrics").text.count("guichet_journal_pending 0.0") == 1, what="drain")
+    wait_for(
+        lambda: httpx.get(gw.url + "/metrics").text.count("guichet_journal_pending 0.0") == 1,
+        what="drain",
+    )
     got = subjects()
     assert len(got) == len(set(got)), "a message became two tickets"
-    assert {f"{a // 100}-{a % 100}" for a in accepted} <= set(got), "an acknowledged message was lost"
+    assert {f"{a // 100}-{a % 100}" for a in accepted} <= set(got), (
+        "an acknowledged message was lost"
+    )
     gw.stop()
 
 
@@ -216,7 +286,12 @@ def test_corpus_over_smtp_nothing_is_lost(gateway: Gateway) -> None:
 
 
 def test_logs_carry_no_personal_data(gateway: Gateway, relay: Relay) -> None:
-    gateway.send(make_mail(sender="Gwenaëlle Kerbrat <gwenaelle.kerbrat@wanadoo.fr>", subject="Concession cimetière"))
+    gateway.send(
+        make_mail(
+            sender="Gwenaëlle Kerbrat <gwenaelle.kerbrat@wanadoo.fr>",
+            subject="Concession cimetière",
+        )
+    )
     relay.wait(1)
     gateway.stop()
     log = gateway.log().lower()
