@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -37,6 +38,21 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
+Row = TypeVar("Row", JournalItem, OutboxItem)
+
+
+def next_due(session: Session, model: type[Row], order: Any) -> Row | None:
+    """Lock and return the first pending row whose time has come, skipping rows other workers
+    hold (PostgreSQL); SQLite's single writer makes the lock implicit."""
+    return session.exec(
+        select(model)
+        .where(model.status == "pending", model.next_attempt_at <= utcnow())
+        .order_by(order)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
 class Pipeline:
     def __init__(
         self, db: Database, settings: Settings, on_done: Callable[[], None] = lambda: None
@@ -51,14 +67,7 @@ class Pipeline:
         item_id = None
         try:
             with self.db.write() as session:
-                item = session.exec(
-                    select(JournalItem)
-                    .where(JournalItem.status == JournalStatus.pending)
-                    .where(JournalItem.next_attempt_at <= utcnow())
-                    .order_by(col(JournalItem.id))
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                ).first()
+                item = next_due(session, JournalItem, col(JournalItem.id))
                 if item is None:
                     return False
                 item_id = item.id
@@ -113,14 +122,7 @@ class Outbox:
     def _lease(self) -> OutboxItem | None:
         now = utcnow()
         with self.db.write() as session:
-            item = session.exec(
-                select(OutboxItem)
-                .where(OutboxItem.status == OutboxStatus.pending)
-                .where(OutboxItem.next_attempt_at <= now)
-                .order_by(col(OutboxItem.next_attempt_at))
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
+            item = next_due(session, OutboxItem, col(OutboxItem.next_attempt_at))
             if item is None:
                 return None
             item.attempts += 1
