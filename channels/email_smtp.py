@@ -36,6 +36,7 @@ class IntakeHandler:
         self.domains = {d.lower() for d in domains}
         self.append = append
         self.on_received = on_received
+        self.in_flight = 0  # DATA transactions being journaled: shutdown waits for them
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -54,11 +55,14 @@ class IntakeHandler:
             "mail_from": envelope.mail_from or "",
             "rcpt_tos": list(envelope.rcpt_tos),
         }
+        self.in_flight += 1
         try:
             journal_id = await self.append("email", bytes(raw), meta)
         except Exception as exc:
             log.error("could not journal an inbound message: %s", type(exc).__name__)
             return "451 4.3.0 Temporary failure, please retry later"
+        finally:
+            self.in_flight -= 1
         self.on_received()
         return f"250 2.0.0 Queued as J{journal_id}"
 

@@ -55,18 +55,6 @@ class _Background:
             thread.join(timeout)
 
 
-class _CountingHandler(IntakeHandler):
-    """Counts DATA transactions in flight so that shutdown can wait for them."""
-
-    in_flight = 0
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.in_flight += 1
-        try:
-            return await super().handle_DATA(server, session, envelope)
-        finally:
-            self.in_flight -= 1
-
 
 async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -> int:
     db = Database(settings.database_url)
@@ -85,7 +73,7 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
         )
     background.spawn("outbox", run_loop, outbox.send_one, outbox_wake, background.stop, 1.0)
 
-    handler = _CountingHandler(
+    handler = IntakeHandler(
         settings.smtp.domains,
         journal.append,
         lambda: metrics.MESSAGES_RECEIVED.labels("email").inc(),
