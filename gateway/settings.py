@@ -8,6 +8,7 @@ Precedence (highest first): explicit arguments, ``GUICHET_*`` environment variab
 from __future__ import annotations
 
 import os
+import secrets
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -130,8 +131,12 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'guichet.sqlite'}"
-        if self.mode == "production" and self.secret_key.get_secret_value() in ("", PLACEHOLDER):
-            raise ValueError("GUICHET_SECRET_KEY must be set to a real secret in production mode")
+        if self.secret_key.get_secret_value() in ("", PLACEHOLDER):
+            if self.mode == "production":
+                raise ValueError("GUICHET_SECRET_KEY must be set to a real secret in production mode")
+            # Local mode: a per-process random key rather than a well-known one (sessions then
+            # do not survive a restart, which is fine on a developer's machine).
+            self.secret_key = SecretStr(secrets.token_urlsafe(32))
         self.smtp.domains = [d.lower().strip() for d in self.smtp.domains]
         return self
 
