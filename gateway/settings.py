@@ -133,7 +133,7 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'guichet.sqlite'}"
         if self.secret_key.get_secret_value() in ("", PLACEHOLDER):
             if self.mode == "production":
-                raise ValueError("GUICHET_SECRET_KEY must be set to a real secret in production mode")
+                raise ValueError("production mode needs a real GUICHET_SECRET_KEY")
             # Local mode: a per-process random key rather than a well-known one (sessions then
             # do not survive a restart, which is fine on a developer's machine).
             self.secret_key = SecretStr(secrets.token_urlsafe(32))

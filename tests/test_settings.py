@@ -63,7 +63,7 @@ def test_secret_from_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_production_refuses_placeholder_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GUICHET_MODE", "production")
-    with pytest.raises(ValidationError, match="GUICHET_SECRET_KEY"):
+    with pytest.raises(ValidationError, match="real GUICHET_SECRET_KEY"):
         Settings()
     monkeypatch.setenv("GUICHET_SECRET_KEY", "k" * 40)
     assert Settings().mode == "production"
