@@ -73,6 +73,7 @@ def new_message_id(domain: str) -> str:
 
 def compose(
     *,
+    message_id: str,
     from_address: str,
     from_name: str,
     to: str,
@@ -81,15 +82,14 @@ def compose(
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
     automatic: bool = False,
-) -> tuple[str, bytes]:
-    """Build a threaded UTF-8 message; return its Message-ID (without brackets) and bytes."""
+) -> bytes:
+    """Build a threaded UTF-8 message, ready for the relay."""
     msg = EmailMessage()
     local, _, domain = from_address.partition("@")
     msg["From"] = Address(display_name=from_name, username=local, domain=domain)
     msg["To"] = to
     msg["Subject"] = subject
     msg["Date"] = format_datetime(localtime())
-    message_id = new_message_id(domain or "guichet.invalid")
     msg["Message-ID"] = f"<{message_id}>"
     if in_reply_to:
         msg["In-Reply-To"] = f"<{in_reply_to}>"
@@ -103,7 +103,7 @@ def compose(
     msg["X-Loop"] = from_address
     # Quoted-printable and CRLF: safe through any relay, 8BITMIME or not.
     msg.set_content(body, cte="quoted-printable")
-    return message_id, msg.as_bytes(policy=policy.SMTP)
+    return msg.as_bytes(policy=policy.SMTP)
 
 
 def send(relay: RelaySettings, sender: str, recipient: str, raw: bytes) -> None:

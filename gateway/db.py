@@ -7,13 +7,14 @@ writes can fail at once with "database is locked" instead of waiting its turn.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlmodel import Session
 
 
@@ -63,26 +64,36 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url)
         self._writer_engine = self.engine.execution_options(sqlite_immediate=True)
+        # SQLite admits one writer; its busy handler makes the others sleep and poll, which
+        # starves short transactions (the journal's) behind long ones. Writers of this process
+        # queue on a lock instead and are woken in turn; other processes still use busy_timeout.
+        self._write_lock = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
         return is_sqlite(self.engine)
 
-    @contextmanager
+    @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
-    @contextmanager
+    @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any exception."""
-        with Session(self._writer_engine, expire_on_commit=False) as session:
+        with self._write_lock, Session(self._writer_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextlib.contextmanager
+    def write_core(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction: for hot paths that need no ORM."""
+        with self._write_lock, self._writer_engine.begin() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

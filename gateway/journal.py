@@ -11,11 +11,16 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert
+from sqlmodel import col
+
 from gateway.db import Database
-from gateway.models import JournalItem
+from gateway.models import JournalItem, JournalStatus
+from inbox.models import utcnow
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -37,6 +42,11 @@ class Journal:
         self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._started = False
+        self.last_append = 0.0  # time.monotonic() of the latest append
+
+    def receiving(self, window: float = 0.1) -> bool:
+        """Whether payloads arrived in the last ``window`` seconds (a burst is under way)."""
+        return time.monotonic() - self.last_append < window
 
     def start(self) -> None:
         if not self._started:
@@ -52,6 +62,7 @@ class Journal:
 
     async def append(self, channel: str, raw: bytes, envelope: dict[str, Any]) -> int:
         """Return the journal id once the payload is durably committed; raise if it is not."""
+        self.last_append = time.monotonic()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
         self._queue.put(_Entry(channel, raw, envelope, future, loop))
@@ -77,13 +88,26 @@ class Journal:
 
     def _commit(self, batch: list[_Entry]) -> None:
         try:
-            with self.db.write() as session:
-                items = [
-                    JournalItem(channel=e.channel, raw=e.raw, envelope=e.envelope) for e in batch
-                ]
-                session.add_all(items)
-                session.flush()
-                ids = [int(item.id or 0) for item in items]
+            now = utcnow()
+            rows = [
+                {
+                    "channel": e.channel,
+                    "raw": e.raw,
+                    "envelope": e.envelope,
+                    "received_at": now,
+                    "next_attempt_at": now,
+                    "status": JournalStatus.pending,
+                    "attempts": 0,
+                    "error": "",
+                }
+                for e in batch
+            ]
+            # One multi-row INSERT … RETURNING on a Core connection: no ORM bookkeeping here.
+            returning = insert(JournalItem).returning(
+                col(JournalItem.id), sort_by_parameter_order=True
+            )
+            with self.db.write_core() as conn:
+                ids = [row[0] or 0 for row in conn.execute(returning, rows)]
         except Exception as exc:  # the senders get a temporary failure and retry
             log.error("journal commit failed for a batch of %d: %s", len(batch), type(exc).__name__)
             for e in batch:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 from inbox.models import utcnow
 
@@ -54,7 +54,9 @@ class OutboxItem(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     message_id: int | None = Field(default=None, foreign_key="message.id")
     recipient: str = Field(max_length=254)
-    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # What to say, not how the channel encodes it: the sender renders it at send time, outside
+    # any database transaction (subject, body, message_id, in_reply_to, references, automatic).
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=OutboxStatus.pending, max_length=10)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
@@ -62,3 +64,18 @@ class OutboxItem(SQLModel, table=True):
     error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+Row = TypeVar("Row", JournalItem, OutboxItem)
+
+
+def next_due(session: Session, model: type[Row], order: Any) -> Row | None:
+    """Lock and return the first pending row whose time has come, skipping rows other workers
+    hold (PostgreSQL); SQLite's single writer makes the lock implicit."""
+    return session.exec(
+        select(model)
+        .where(model.status == "pending", model.next_attempt_at <= utcnow())
+        .order_by(order)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()

@@ -1,56 +1,32 @@
-"""The two background loops of a gateway process: the pipeline and the outbox.
+"""The pipeline worker and the loop that runs background steps.
 
-Both claim rows from the database, so several processes can share one PostgreSQL: pipeline
-workers with ``FOR UPDATE SKIP LOCKED`` (ignored by SQLite, which runs one worker), the outbox
-with a lease (the row is pushed into the future before the network call, outside any lock).
+Workers claim journal rows with ``FOR UPDATE SKIP LOCKED``, so several processes can share one
+PostgreSQL; SQLite runs a single worker.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any, TypeVar
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 import channels
-from channels import email_smtp
-from channels.base import ChannelError, ParseError
+from channels.base import ParseError
 from gateway import metrics
 from gateway.blobs import BlobStore
 from gateway.db import Database
-from gateway.models import JournalItem, JournalStatus, OutboxItem, OutboxStatus
+from gateway.journal import Journal
+from gateway.models import JournalItem, JournalStatus, next_due
+from gateway.outbox import backoff
 from gateway.pipeline import run_stages
 from gateway.pipeline.context import Context
 from gateway.settings import Settings
 from inbox.models import utcnow
 
 log = logging.getLogger(__name__)
-OUTBOX_LEASE = timedelta(minutes=5)
-OUTBOX_MAX_ATTEMPTS = 12
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min … capped at one hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
-
-
-Row = TypeVar("Row", JournalItem, OutboxItem)
-
-
-def next_due(session: Session, model: type[Row], order: Any) -> Row | None:
-    """Lock and return the first pending row whose time has come, skipping rows other workers
-    hold (PostgreSQL); SQLite's single writer makes the lock implicit."""
-    return session.exec(
-        select(model)
-        .where(model.status == "pending", model.next_attempt_at <= utcnow())
-        .order_by(order)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
 
 
 class Pipeline:
@@ -114,54 +90,6 @@ class Pipeline:
             session.add(item)
 
 
-class Outbox:
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self.db = db
-        self.settings = settings
-
-    def _lease(self) -> OutboxItem | None:
-        now = utcnow()
-        with self.db.write() as session:
-            item = next_due(session, OutboxItem, col(OutboxItem.next_attempt_at))
-            if item is None:
-                return None
-            item.attempts += 1
-            item.next_attempt_at = now + OUTBOX_LEASE
-            session.add(item)
-            return item
-
-    def send_one(self) -> bool:
-        """Send the next due outgoing message; return False when none is due."""
-        item = self._lease()
-        if item is None:
-            return False
-        error: ChannelError | None = None
-        try:
-            email_smtp.send(
-                self.settings.relay, self.settings.smtp.from_address, item.recipient, item.payload
-            )
-        except ChannelError as exc:
-            error = exc
-        with self.db.write() as session:
-            values: dict[str, object]
-            if error is None:
-                values = {"status": OutboxStatus.sent, "sent_at": utcnow(), "error": ""}
-                metrics.OUTBOX_SENT.labels(item.channel, "sent").inc()
-            else:
-                give_up = error.permanent or item.attempts >= OUTBOX_MAX_ATTEMPTS
-                values = {
-                    "status": OutboxStatus.failed if give_up else OutboxStatus.pending,
-                    "next_attempt_at": utcnow() + backoff(item.attempts),
-                    "error": str(error)[:2000],
-                }
-                metrics.OUTBOX_SENT.labels(item.channel, "failed" if give_up else "retry").inc()
-                log.warning("outbox item %s not sent: %s", item.id, error)
-            session.execute(
-                update(OutboxItem).where(col(OutboxItem.id) == item.id).values(**values)
-            )
-        return True
-
-
 def run_loop(
     step: Callable[[], bool], wake: threading.Event, stop: threading.Event, idle: float
 ) -> None:
@@ -176,3 +104,21 @@ def run_loop(
             stop.wait(1.0)
         if not busy:
             wake.wait(idle)
+
+
+def yielding(step: Callable[[], bool], journal: Journal, share: float) -> Callable[[], bool]:
+    """Wrap a pipeline step so that during an intake burst it takes at most ``share`` of the time.
+
+    Accepting mail is the promise that matters (a sender waits for its 250); turning it into
+    tickets can lag by seconds, since the journal holds every message durably. Sleeping between
+    items releases both the GIL and SQLite's write lock to the intake path.
+    """
+
+    def step_politely() -> bool:
+        started = time.monotonic()
+        busy = step()
+        if busy and journal.receiving():
+            time.sleep((time.monotonic() - started) * (1 - share) / share)
+        return busy
+
+    return step_politely

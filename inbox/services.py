@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
-from channels import email_smtp
-from gateway.models import OutboxItem
+from gateway.outbox import enqueue_email
 from gateway.settings import Settings
 from inbox import i18n
 from inbox.models import (
@@ -165,36 +164,17 @@ def reply(
             "reply_subject", settings.language, reference=ticket.reference, subject=base_subject
         )
     subject = base_subject if base_subject.lower().startswith("re:") else f"Re: {base_subject}"
-    message_id, raw = email_smtp.compose(
-        from_address=settings.smtp.from_address,
-        from_name=settings.authority_name,
+    out = enqueue_email(
+        session,
+        settings,
+        ticket,
+        kind="reply",
         to=answered.sender,
         subject=subject,
         body=text,
         in_reply_to=answered.external_id,
         references=references[-20:],
-    )
-    out = Message(
-        ticket_id=ticket.id or 0,
-        direction="out",
-        channel="email",
         agent_id=actor.id,
-        external_id=message_id,
-        sender=settings.smtp.from_address,
-        subject=subject,
-        text=text,
-    )
-    session.add(out)
-    session.flush()
-    session.add(
-        OutboxItem(
-            channel="email",
-            kind="reply",
-            ticket_id=ticket.id,
-            message_id=out.id,
-            recipient=answered.sender,
-            payload=raw,
-        )
     )
     if ticket.assignee_id is None:
         ticket.assignee_id = actor.id

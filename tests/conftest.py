@@ -65,6 +65,7 @@ class Intake:
         from gateway.worker import Pipeline
 
         self.db = db
+        self.settings = settings
         self.pipeline = Pipeline(db, settings)
 
     def __call__(

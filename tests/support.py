@@ -266,7 +266,7 @@ def make_mail(
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
     msg.set_content(body)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=policy.SMTP)  # CRLF, as on the wire
 
 
 def swaks_path() -> str | None:

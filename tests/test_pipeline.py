@@ -9,6 +9,7 @@ from sqlmodel import col, func, select
 
 from gateway.db import Database
 from gateway.models import JournalItem, OutboxItem
+from gateway.outbox import render
 from inbox.models import (
     Attachment,
     AuditEvent,
@@ -32,12 +33,13 @@ def journal(db: Database, item_id: int) -> JournalItem:
         return s.get_one(JournalItem, item_id)
 
 
-def acks(db: Database) -> list[EmailMessage]:
-    with db.read() as s:
+def acks(intake: Intake) -> list[EmailMessage]:
+    """The acknowledgements queued so far, rendered as the relay will receive them."""
+    with intake.db.read() as s:
         rows = s.exec(
             select(OutboxItem).where(OutboxItem.kind == "ack").order_by(col(OutboxItem.id))
         ).all()
-    return [message_from_bytes(r.payload, policy=policy.default) for r in rows]  # type: ignore[misc]
+    return [message_from_bytes(render(intake.settings, r), policy=policy.default) for r in rows]  # type: ignore[misc]
 
 
 def test_first_mail_creates_citizen_ticket_and_french_ack(db: Database, intake: Intake) -> None:
@@ -51,7 +53,7 @@ def test_first_mail_creates_citizen_ticket_and_french_ack(db: Database, intake: 
     assert (citizen.first_name, citizen.last_name) == ("Marie", "Dupont")
     assert list(contacts) == ["marie.dupont@orange.fr"]
     assert ticket.status == TicketStatus.new and ticket.subject == "Demande d'acte de naissance"
-    [ack] = acks(db)
+    [ack] = acks(intake)
     assert ack["To"] == "marie.dupont@orange.fr"
     assert ticket.reference in ack["Subject"] and "Accusé de réception" in ack["Subject"]
     body = ack.get_content()
@@ -83,7 +85,7 @@ def test_same_delivery_twice_is_one_entry(db: Database, intake: Intake) -> None:
     assert len(tickets(db)) == 1
     assert len([m for m in messages(db, tickets(db)[0].id) if m.direction == "in"]) == 1
     assert journal(db, second).status == "duplicate"
-    assert len(acks(db)) == 1
+    assert len(acks(intake)) == 1
 
 
 def test_same_message_id_from_another_sender_is_not_a_duplicate(
@@ -100,7 +102,7 @@ def test_reply_to_our_ack_joins_the_ticket_and_reopens_it(db: Database, intake: 
     with db.write() as s:
         t = s.get_one(Ticket, ticket.id)
         t.status = TicketStatus.waiting_citizen
-    ack_id = acks(db)[0]["Message-ID"].strip("<>")
+    ack_id = acks(intake)[0]["Message-ID"].strip("<>")
     intake(
         make_mail(
             subject="Re: Accusé de réception",
@@ -112,7 +114,7 @@ def test_reply_to_our_ack_joins_the_ticket_and_reopens_it(db: Database, intake: 
     [ticket] = tickets(db)
     assert ticket.status == TicketStatus.open
     assert [m.direction for m in messages(db, ticket.id)] == ["in", "out", "in"]
-    assert len(acks(db)) == 1  # no second acknowledgement for a reply
+    assert len(acks(intake)) == 1  # no second acknowledgement for a reply
 
 
 def test_reference_in_subject_joins_only_for_the_same_citizen(db: Database, intake: Intake) -> None:
@@ -167,14 +169,14 @@ def test_loop_guard(db: Database, intake: Intake) -> None:
     intake(make_mail(sender="Service <urbanisme@mairie.example>"))
     intake(make_mail(sender="Vrai Usager <usager@example.fr>", Auto_Submitted="no"))
     assert len(tickets(db)) == 9  # every message is kept
-    assert [a["To"] for a in acks(db)] == ["usager@example.fr"]
+    assert [a["To"] for a in acks(intake)] == ["usager@example.fr"]
 
 
 def test_ack_rate_cap_per_sender(db: Database, intake: Intake) -> None:
     for n in range(5):
         intake(make_mail(subject=f"Demande {n}"))
     assert len(tickets(db)) == 5
-    assert len(acks(db)) == 3
+    assert len(acks(intake)) == 3
 
 
 def test_unparseable_mail_is_quarantined_with_its_bytes(db: Database, intake: Intake) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import inbox.models  # noqa: F401  (registers the tables)
+import gateway.models  # noqa: F401  (registers the tables)
+import inbox.models  # noqa: F401
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")

@@ -11,12 +11,12 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from channels import email_smtp
 from gateway.models import OutboxItem
+from gateway.outbox import enqueue_email
 from gateway.pipeline.context import Context
 from gateway.settings import Settings
 from inbox import i18n
-from inbox.models import Message, utcnow
+from inbox.models import utcnow
 
 
 def refusal(ctx: Context) -> str | None:
@@ -60,35 +60,14 @@ def run(ctx: Context) -> None:
         delay=str(s.ack.answer_delay_days),
         authority=s.authority_name,
     )
-    ack_subject = i18n.text("ack_subject", lang, reference=ticket.reference, subject=subject)
-    message_id, raw = email_smtp.compose(
-        from_address=s.smtp.from_address,
-        from_name=s.authority_name,
+    enqueue_email(
+        ctx.session,
+        s,
+        ticket,
+        kind="ack",
         to=ctx.msg.sender,
-        subject=ack_subject,
+        subject=i18n.text("ack_subject", lang, reference=ticket.reference, subject=subject),
         body=body,
         in_reply_to=ctx.msg.message_id,
         references=ctx.msg.references,
-        automatic=True,
-    )
-    out = Message(
-        ticket_id=ticket.id or 0,
-        direction="out",
-        channel="email",
-        external_id=message_id,
-        sender=s.smtp.from_address,
-        subject=ack_subject,
-        text=body,
-    )
-    ctx.session.add(out)
-    ctx.session.flush()
-    ctx.session.add(
-        OutboxItem(
-            channel="email",
-            kind="ack",
-            ticket_id=ticket.id,
-            message_id=out.id,
-            recipient=ctx.msg.sender,
-            payload=raw,
-        )
     )

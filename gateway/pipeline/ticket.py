@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
-
 from gateway.pipeline.context import Context
 from inbox.models import Attachment, AuditEvent, Message, Ticket, TicketStatus, utcnow
 from inbox.references import new_reference
@@ -33,14 +31,9 @@ def _new_ticket(ctx: Context) -> Ticket:
         created_at=now,
         updated_at=now,
     )
-    for _ in range(5):  # a collision among 2.7e10 references is rare, not impossible
-        try:
-            with ctx.session.begin_nested():
-                ctx.session.add(ticket)
-                ctx.session.flush()
-            break
-        except IntegrityError:
-            ticket.reference = new_reference()
+    # A reference collision (1 in 2.7e10 per pair) fails the unique index and the whole item is
+    # simply retried with a fresh draw.
+    ctx.session.add(ticket)
     ctx.ticket_created = True
     return ticket
 
