@@ -1,0 +1,150 @@
+"""Candidate blocking: which records a query is compared with.
+
+Candidates come from the query's phones, e-mails and handles; from its surnames (exact, one
+edit away, or sounding the same) read through a first-name filter (exact, nickname, one edit,
+compound part, or initial), so that "Marie Martin" reads the Maries among the Martins and not
+every Martin; from its birth date; and, when the surname is only an
+initial ("Marie D."), from (postcode, initial). There is no address index: a household's
+address finds the household, not the person, and it would cost a dict entry per home. Every source adds to a candidate's priority and
+only the ``MAX_SCORED`` best are scored, identifier holders first.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+
+from matching.fields import Fields
+from matching.names import compact, is_initials, last_name_keys, nicknames
+from matching.phonetic import deletions, phonetic
+from matching.store import Rec, Store, get
+
+__all__ = ["MAX_SCORED", "candidates"]
+
+MAX_SCORED = 200
+MAX_UNFILTERED = 1000  # a block larger than this is read only through a first-name filter
+
+_IDENT, _EXACT, _NEAR, _SOUND, _DOB, _PLACE = 1000, 30, 20, 10, 15, 5
+
+# A first-name filter: None = take everyone, str = an initial, dict = name -> priority.
+Filter = None | str | dict[str, int]
+
+
+def _first_filter(store: Store, first: str) -> Filter:
+    if not first:
+        return None
+    if is_initials(first):
+        return first[0]
+    key = compact(first)
+    accept: dict[str, int] = {}
+    for name in get(store.first_vocab, key):
+        accept[name] = 4
+    for alias in nicknames(first):
+        for name in get(store.first_vocab, alias):
+            accept.setdefault(name, 3)
+    parts = first.split()
+    if len(parts) == 1:
+        for name in get(store.first_parts, key):  # "jp" -> jean pierre; "jean" -> jean pierre
+            accept.setdefault(name, 2)
+    else:
+        for part in parts:
+            for name in get(store.first_vocab, part):
+                accept.setdefault(name, 2)
+    if len(key) >= 4:
+        for name in get(store.first_dels, key):
+            accept.setdefault(name, 2)
+        for variant in deletions(key):
+            for name in get(store.first_vocab, variant):
+                accept.setdefault(name, 2)
+            for name in get(store.first_dels, variant):
+                accept.setdefault(name, 2)
+    accept[""] = 1  # records without a first name
+    accept.setdefault(key[0], 1)  # records with only an initial
+    return accept
+
+
+def _surname_keys(store: Store, surname: str) -> dict[str, int]:
+    keys = last_name_keys(surname)
+    found = {k: _EXACT for k in keys if k in store.names}
+    probes = [k for k in keys[:2] if len(k) >= 4]
+    for key in probes:
+        for name in get(store.name_dels, key):
+            found.setdefault(name, _NEAR)
+        for variant in deletions(key):
+            if variant in store.names:
+                found.setdefault(variant, _NEAR)
+            for name in get(store.name_dels, variant):
+                found.setdefault(name, _NEAR)
+    if not any(v == _EXACT for v in found.values()):
+        for key in keys[:2]:
+            for name in get(store.name_sound, phonetic(key)):
+                found.setdefault(name, _SOUND)
+    return found
+
+
+def _read(block: Sequence[Rec], accept: Filter, weight: int, into: dict[Rec, int]) -> None:
+    """Add a block's records that pass the first-name filter, keeping their best priority."""
+    if accept is None:
+        if len(block) > MAX_UNFILTERED:
+            return
+        for rec in block:
+            if into.get(rec, 0) < weight:
+                into[rec] = weight
+    elif isinstance(accept, str):
+        for rec in block:
+            if not rec.first or rec.first[0] == accept:
+                if into.get(rec, 0) < weight:
+                    into[rec] = weight
+    else:
+        for rec in block:
+            p = accept.get(rec.first)
+            if p is not None and into.get(rec, 0) < weight + p:
+                into[rec] = weight + p
+
+
+def _passes(rec: Rec, accept: Filter) -> bool:
+    if accept is None:
+        return True
+    if isinstance(accept, str):
+        return not rec.first or rec.first[0] == accept
+    return rec.first in accept
+
+
+def _bump(block: Sequence[Rec], accepts: list[Filter], weight: int, prio: dict[Rec, int]) -> None:
+    for rec in block:
+        if rec in prio or not accepts or any(_passes(rec, a) for a in accepts):
+            prio[rec] = prio.get(rec, 0) + weight
+
+
+def candidates(store: Store, q: Fields, hits: dict[Rec, int]) -> list[Rec]:
+    """The records to score for query ``q`` (``hits``: holders of its identifiers)."""
+    by_name: dict[Rec, int] = {}
+    filters: dict[str, Filter] = {}
+    initials: set[str] = set()
+    for reading in q.readings:
+        if reading.first not in filters:
+            filters[reading.first] = _first_filter(store, reading.first)
+        accept = filters[reading.first]
+        for surname in reading.lasts:
+            if is_initials(surname):
+                initials.add(surname[0])
+                continue
+            for key, weight in _surname_keys(store, surname).items():
+                _read(get(store.names, key), accept, weight, by_name)
+    if q.postcode and initials and not by_name:
+        for reading in q.readings:
+            if reading.first and any(is_initials(s) for s in reading.lasts):
+                for letter in initials:
+                    block = get(store.pc_initial, q.postcode + letter)
+                    _read(block, filters[reading.first], _PLACE, by_name)
+    prio = by_name
+    for rec in hits:
+        prio[rec] = prio.get(rec, 0) + _IDENT
+    # Same birth date: a married name or a badly mangled surname still finds the record, but
+    # only through a first-name filter when the query has a first name.
+    accepts = [a for a in filters.values() if a is not None]
+    if q.dob:
+        _bump(get(store.dobs, q.dob), accepts, _DOB, prio)
+    if len(prio) <= MAX_SCORED:
+        return list(prio)
+    return heapq.nlargest(MAX_SCORED, prio, key=prio.__getitem__)

@@ -1,0 +1,475 @@
+"""French personal names: display-name parsing, nicknames and the first/last name comparisons.
+
+Channels give a display name in any shape ("DUPONT Marie", "marie dupont", "M. Dupont",
+"Mme Marie Dupont", "Marie D.", "Dupont, Marie", "Marie Dupont née Martin"). We do not guess
+one reading: ``interpretations()`` lists the plausible (first name, last names) readings and the
+scorer keeps the best one per candidate, so swapped order costs nothing. Case, commas, initials
+and civilities narrow the readings when they are there.
+
+Keys are folded (see ``normalize.fold``): a first name is its parts joined by one space
+(``"jean pierre"`` for Jean-Pierre, Jean Pierre and JEAN-PIERRE alike); a last name likewise
+(``"de la fontaine"``). Comparisons return a level from ``score.Level``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+
+from matching.normalize import fold
+from matching.phonetic import phonetic
+from matching.score import Level
+
+__all__ = [
+    "Interpretation",
+    "compare_first",
+    "compare_last",
+    "compact",
+    "initials",
+    "interpretations",
+    "last_name_keys",
+    "nicknames",
+    "is_initials",
+    "parse_display_name",
+    "split_name",
+]
+
+CIVILITIES = frozenset(
+    "m mr mme mmes mlle mlles melle mm madame monsieur mademoiselle messieurs mesdames "
+    "dr docteur pr professeur me maitre mgr".split()
+)
+# Particles glue to the following word so "de La Fontaine" stays one surname. "ben" is left out
+# on purpose: it is also the short form of Benjamin.
+PARTICLES = frozenset("de du des la le les d l van von der den da das do dos di del della".split())
+GENERATIONS = frozenset("fils pere jr junior sr senior aine cadet".split())
+_BIRTH_MARKERS = frozenset(("nee", "ne"))
+_USAGE_MARKERS = frozenset(("epouse", "ep", "epse", "vve", "veuve"))
+_JOINERS = frozenset(("et", "ou"))
+
+# Groups of spellings and short forms of one first name (compact keys, no spaces). A name may
+# sit in several groups ("chris", "alex"); two names are aliases when they share a group.
+# Initials of compound names (JP, J-P, MC) are handled by a general rule, not listed here.
+_NICKNAMES = (
+    "jeanpierre jeanpi",
+    "christophe chris kris christo",
+    "christian chris kris",
+    "christine chris",
+    "frederic fred frederick fredo",
+    "frederique fred",
+    "alexandre alex",
+    "alexandra alex",
+    "alexis alex",
+    "nathalie nath nat natalie",
+    "catherine cathy cath kathy katherine",
+    "guillaume will guigui",
+    "william will bill",
+    "mohamed mohammed mohammad mohamad muhammad muhammed mouhamed mehmet",
+    "stephane steph",
+    "stephanie steph",
+    "sebastien seb",
+    "veronique vero",
+    "dominique dom domi",
+    "isabelle isa isabel",
+    "patricia patty pat",
+    "patrick pat",
+    "philippe phil philip filip",
+    "nicolas nico nick",
+    "benjamin ben benji",
+    "benoit ben",
+    "thomas tom tommy",
+    "elisabeth elizabeth babeth lisbeth",
+    "margaux margot margaud",
+    "jacques jacky jack",
+    "jacqueline jacky",
+    "emmanuel manu",
+    "emmanuelle manu",
+    "maxime max",
+    "maximilien max",
+    "valentin val",
+    "valerie val",
+    "anthony antony tony",
+    "matthieu mathieu matt",
+    "robert bob bobby",
+    "raphael rafael raph",
+    "gabriel gaby",
+    "gabrielle gaby",
+    "caroline caro",
+    "charles charly charlie",
+    "charlotte charlie",
+    "samuel sam",
+    "samantha sam",
+    "daniel dany danny dan",
+    "danielle dany",
+    "joseph jo jojo",
+    "josephine jo josie",
+    "michael mickael mikael mika",
+    "jeremy jeremie",
+    "timothee tim",
+    "theodore theo",
+    "mathilde matilde",
+    "johanna joanna",
+    "eric erik",
+    "vincent vince",
+    "kevin kev",
+    "florian flo",
+    "florence flo",
+    "christelle christel",
+    "aurelien aurel",
+    "laurence lolo",
+    "fatima fatma fatimah",
+    "yasmine yasmina jasmine",
+)
+_ALIAS: dict[str, frozenset[int]] = {}
+for _i, _group in enumerate(_NICKNAMES):
+    for _name in _group.split():
+        _ALIAS[_name] = _ALIAS.get(_name, frozenset()) | {_i}
+
+# Common French first names (INSEE birth lists), only to guess which word of an ambiguous
+# display name ("dupont marie") is the first name in parse_display_name(); matching itself
+# never needs this guess.
+_COMMON_FIRST = frozenset(
+    """
+    adam adele adrien agathe agnes alain albert alice alicia aline amandine amelie anais andre
+    andree angelique anne annick annie antoine armand arnaud arthur audrey augustin aurelie
+    axel baptiste bastien beatrice benedicte bernadette bernard bertrand brigitte bruno camille
+    capucine carole cecile celine chantal chloe clara claire claude claudine clement clemence
+    colette corinne cyril damien david delphine denis denise didier diane dylan edith edouard
+    eliane elise elodie eloise emile emilie emma enzo estelle ethan etienne eugenie evelyne
+    fabien fabienne fabrice fanny felix fernand florent francis franck francois francoise
+    gaelle gaetan genevieve georges gerard ghislaine gilbert gilles ginette gisele guy helene
+    henri herve hugo hugues ines irene jacqueline jade jean jeanne jeannine jerome joel johan
+    josiane jules julia julie julien juliette justine karim karine killian laetitia laura
+    laure laurent lea leo leon lina loic louis louise lucas lucie lucien lucienne ludovic luc
+    lydie madeleine manon marc marcel marguerite marie marine marion martine mathis maurice
+    melanie mickael michel micheline michele monique morgane muriel myriam nadine noah noel
+    noemie oceane odette odile olivier pascal pascale paul paulette pauline pierre quentin
+    rachid regis remi renee richard romain rose roger roland romane sabine sacha sandrine
+    sarah serge severine simone solange sophie suzanne sylvain sylvie tristan ugo victor
+    victoria vincent virginie vivien xavier yann yannick yves yvette yvonne zoe
+    """.split()
+) | frozenset(_ALIAS)
+
+
+def compact(key: str) -> str:
+    """Drop the spaces of a folded name key: ``"jean pierre"`` -> ``"jeanpierre"``."""
+    return key.replace(" ", "")
+
+
+def initials(key: str) -> str:
+    """Initials of a folded name key: ``"jean pierre"`` -> ``"jp"``."""
+    return "".join(part[0] for part in key.split())
+
+
+@lru_cache(maxsize=4096)
+def nicknames(key: str) -> frozenset[str]:
+    """Compact spellings that are aliases of a first name (itself excluded)."""
+    groups = _ALIAS.get(compact(key), frozenset())
+    return frozenset(n for g in groups for n in _NICKNAMES[g].split()) - {compact(key)}
+
+
+@lru_cache(maxsize=200_000)
+def last_name_keys(key: str) -> tuple[str, ...]:
+    """Index keys of a folded last name: compact form, form without particles, and each word of
+    a double-barrelled name (``"dupont martin"`` -> dupontmartin, dupont, martin)."""
+    parts = key.split()
+    core = [p for p in parts if p not in PARTICLES]
+    keys = [compact(key)]
+    if core and len(core) < len(parts):
+        keys.append("".join(core))
+    if len(core) > 1:
+        keys.extend(p for p in core if len(p) >= 3)
+    return tuple(dict.fromkeys(k for k in keys if k))
+
+
+# --- comparisons ------------------------------------------------------------------------------
+
+
+def is_initials(key: str) -> bool:
+    return all(len(part) == 1 for part in key.split())
+
+
+@lru_cache(maxsize=262_144)
+def compare_first(query: str, record: str) -> Level:
+    """Compare two folded first names (either may be initials such as ``"j p"``)."""
+    if not query or not record:
+        return Level.MISSING
+    if query == record:
+        return Level.EXACT
+    qc, rc = compact(query), compact(record)
+    if qc == rc:
+        return Level.EXACT
+    if is_initials(query) or is_initials(record):
+        qi, ri = initials(query), initials(record)
+        return Level.INITIAL if qi.startswith(ri) or ri.startswith(qi) else Level.INITIAL_DIFFER
+    qg, rg = _ALIAS.get(qc), _ALIAS.get(rc)
+    if qg and rg and qg & rg:
+        return Level.ALIAS
+    q_parts, r_parts = query.split(), record.split()
+    # "JP" / "JC" written as a word for Jean-Pierre / Jean-Claude.
+    if (len(r_parts) > 1 and qc == initials(record)) or (len(q_parts) > 1 and rc == initials(query)):
+        return Level.ALIAS
+    if min(len(qc), len(rc)) >= 4 and OSA.distance(qc, rc, score_cutoff=1) <= 1:
+        return Level.FUZZY
+    # "Jean" for Jean-Pierre, "Marie" for Anne-Marie: plausible, but father Jean / son
+    # Jean-Pierre exist, so this is weaker evidence than an alias.
+    if (len(r_parts) > 1 and len(q_parts) == 1 and qc in r_parts) or (
+        len(q_parts) > 1 and len(r_parts) == 1 and rc in q_parts
+    ):
+        return Level.PARTIAL
+    return Level.DIFFER
+
+
+@lru_cache(maxsize=262_144)
+def _compare_one_last(query: str, record: str) -> Level:
+    if query == record:
+        return Level.EXACT
+    qk, rk = last_name_keys(query), last_name_keys(record)
+    q_core, r_core = qk[1] if len(qk) > 1 else qk[0], rk[1] if len(rk) > 1 else rk[0]
+    if qk[0] == rk[0] or q_core == r_core or qk[0] == r_core or q_core == rk[0]:
+        return Level.EXACT
+    if is_initials(query) or is_initials(record):
+        qi, ri = query[0], record[0]
+        ok = qi == ri or qi == r_core[0] or q_core[0] == ri
+        return Level.INITIAL if ok else Level.INITIAL_DIFFER
+    # Double-barrelled: "Dupont" for "Dupont-Martin" (or the other way round).
+    if q_core in rk[1:] or r_core in qk[1:]:
+        return Level.FUZZY
+    a, b = qk[0], rk[0]
+    if min(len(a), len(b)) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1:
+        return Level.FUZZY
+    pa = phonetic(q_core)
+    if len(pa) >= 3 and pa == phonetic(r_core) and a[0] == b[0]:
+        return Level.FUZZY
+    return Level.DIFFER
+
+
+_LAST_ORDER = (
+    Level.EXACT,
+    Level.FUZZY,
+    Level.INITIAL,
+    Level.INITIAL_DIFFER,
+    Level.DIFFER,
+    Level.MISSING,
+)
+
+
+def compare_last(queries: tuple[str, ...], last: str, birth: str) -> tuple[Level, str]:
+    """Best level between the query's surnames (usage and/or birth name, in any role) and the
+    record's last and birth names; also returns the record name that matched (for frequencies).
+    """
+    best, matched = Level.MISSING, ""
+    if not queries:
+        return best, matched
+    for record in (last, birth):
+        if not record:
+            continue
+        for query in queries:
+            level = _compare_one_last(query, record)
+            if _LAST_ORDER.index(level) < _LAST_ORDER.index(best):
+                best, matched = level, record
+                if level is Level.EXACT:
+                    return best, matched
+    return best, matched
+
+
+# --- display names ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    text: str  # as written, punctuation trimmed (for parse_display_name)
+    key: str  # folded, parts joined by spaces
+    upper: bool  # written in capitals (French convention for the surname)
+    initial: bool  # "J.", "J.-P.", "JP"
+
+
+@dataclass(frozen=True, slots=True)
+class Interpretation:
+    """One reading of a name: folded first name (or initials) and candidate surnames."""
+
+    first: str  # "" when unknown
+    lasts: tuple[str, ...]  # usage and/or birth name; () when unknown
+
+
+_VOWELS = frozenset("aeiouy")
+_ELISION = re.compile(r"^([dDlL])['’](?=\w)")
+
+
+def _words(text: str) -> list[_Word]:
+    words: list[_Word] = []
+    for raw in text.split():
+        raw = raw.strip(",;:!?()[]{}\"'«»")
+        m = _ELISION.match(raw)
+        pieces = [m[1], raw[2:]] if m else [raw]
+        for piece in pieces:
+            key = fold(piece)
+            if not key:
+                continue
+            letters = [c for c in piece if c.isalpha()]
+            parts = key.split()
+            initial = len(letters) == 1 or (
+                all(len(p) == 1 for p in parts) and len(parts) > 1
+            )
+            # "JP", "JC", "MC": two or three capitals without a vowel are initials, not a name.
+            if not initial and 2 <= len(letters) <= 3 and piece.isupper() and "." not in piece:
+                if not _VOWELS & set(key):
+                    initial, key = True, " ".join(key)
+            upper = len(letters) >= 2 and not initial and all(c.isupper() for c in letters)
+            text = piece if initial else piece.strip(".")
+            words.append(_Word(text, key, upper, initial))
+    return words
+
+
+def _glue_particles(words: list[_Word]) -> list[_Word]:
+    out: list[_Word] = []
+    pending: list[_Word] = []
+    for word in words:
+        if word.key in PARTICLES and not word.initial:
+            pending.append(word)
+            continue
+        if pending:
+            text = " ".join([*(p.text for p in pending), word.text])
+            key = " ".join([*(p.key for p in pending), word.key])
+            out.append(_Word(text, key, word.upper, False))
+            pending = []
+        else:
+            out.append(word)
+    out.extend(pending)  # a trailing particle stays a word of its own
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    main: list[_Word]
+    other: list[_Word]  # the surname after "née" / "épouse"
+    comma: int  # number of words before the comma, or -1
+    generation: str
+
+
+def _parse(name: str) -> _Parsed:
+    text = unicodedata.normalize("NFC", name).replace("’", "'")
+    comma = -1
+    if text.count(",") == 1:
+        before, after = text.split(",")
+        if before.strip() and after.strip():
+            comma = len(_glue_particles(_words(before)))
+            text = f"{before} {after}"
+    words = _glue_particles(_words(text))
+    stripped = 0
+    while len(words) > 1 and (words[0].key in CIVILITIES or words[0].key in _JOINERS):
+        words = words[1:]
+        stripped += 1
+    if comma >= 0:
+        comma = max(comma - stripped, -1)
+    generation = ""
+    kept = []
+    for i, word in enumerate(words):
+        if i > 0 and word.key in GENERATIONS:
+            generation = word.key
+        else:
+            kept.append(word)
+    main, other = kept, []
+    for i, word in enumerate(kept):
+        if 0 < i < len(kept) - 1 and (word.key in _BIRTH_MARKERS or word.key in _USAGE_MARKERS):
+            main, other = kept[:i], kept[i + 1 :]
+            break
+    if comma > len(main):
+        comma = -1
+    return _Parsed(main, other, comma, generation)
+
+
+def _side(words: list[_Word]) -> str:
+    names = [w.key for w in words if not w.initial]
+    if names:
+        return " ".join(names)  # a middle initial ("Jean P. Dupont") adds nothing
+    return " ".join(w.key for w in words)
+
+
+def _splits(parsed: _Parsed) -> list[tuple[list[_Word], list[_Word]]]:
+    """(first-name words, last-name words) readings, most constrained rules first."""
+    words = parsed.main[:5]
+    n = len(words)
+    if n == 0:
+        return []
+    if 0 < parsed.comma < n:
+        return [(words[parsed.comma :], words[: parsed.comma])]
+    caps = [w for w in words if w.upper]
+    if caps and len(caps) < n and any(not w.initial and not w.upper for w in words):
+        return [([w for w in words if not w.upper], caps)]
+    if n == 1:
+        return [(words, []), ([], words)]
+    out = []
+    for k in range(1, n):
+        out.append((words[:k], words[k:]))
+        out.append((words[k:], words[:k]))
+    return out
+
+
+def interpretations(name: str) -> tuple[tuple[Interpretation, ...], str]:
+    """All plausible readings of a display name, and its generation marker ("fils", …)."""
+    parsed = _parse(name)
+    other = _side(parsed.other) if parsed.other else ""
+    seen: dict[Interpretation, None] = {}
+    for first_words, last_words in _splits(parsed):
+        last = _side(last_words) if last_words else ""
+        lasts = tuple(x for x in (last, other) if x)
+        seen.setdefault(Interpretation(_side(first_words) if first_words else "", lasts))
+    if not seen and other:
+        seen[Interpretation("", (other,))] = None
+    return tuple(seen), parsed.generation
+
+
+def _pretty(words: list[_Word]) -> str:
+    return " ".join(w.text.title() if w.upper else w.text for w in words)
+
+
+def _is_first(word: _Word) -> bool:
+    return word.key.split()[0] in _COMMON_FIRST
+
+
+def parse_display_name(name: str) -> tuple[str, str]:
+    """Best (first name, last name) guess for a display name, as written (capitals title-cased).
+
+    ``"DUPONT Marie"`` -> ("Marie", "Dupont"); ``"Dupont, Marie"`` -> ("Marie", "Dupont");
+    ``"M. Dupont"`` -> ("", "Dupont"); ``"Marie D."`` -> ("Marie", "D.").
+    """
+    parsed = _parse(name)
+    words = parsed.main[:5]
+    n = len(words)
+    if n == 0:
+        return "", _pretty(parsed.other)
+    first: list[_Word]
+    last: list[_Word]
+    constrained = _splits(parsed)
+    if 0 < parsed.comma < n or (len(constrained) == 1 and n > 1):
+        first, last = constrained[0]
+    elif n == 1:
+        first, last = (words, []) if _is_first(words[0]) else ([], words)
+    elif words[-1].initial and not words[0].initial:
+        # "Marie D." is a first name and an initial; "Dupont M." the other way round.
+        swapped = n == 2 and not _is_first(words[0])
+        first, last = (words[-1:], words[:-1]) if swapped else (words[:-1], words[-1:])
+    elif words[0].initial:
+        first, last = words[:1], words[1:]
+    elif not _is_first(words[0]) and _is_first(words[-1]):
+        k = n - 1
+        while k > 1 and _is_first(words[k - 1]):
+            k -= 1
+        first, last = words[k:], words[:k]
+    else:
+        k = 1
+        while k < n - 1 and _is_first(words[k]):
+            k += 1
+        first, last = words[:k], words[k:]
+    return _pretty(first), _pretty(last) if last else _pretty(parsed.other)
+
+
+def split_name(name: str) -> tuple[str, str, str]:
+    """Folded (first, last, other surname) of a register's display name, for indexing."""
+    first, last = parse_display_name(name)
+    parsed = _parse(name)
+    return fold(first), fold(last), _side(parsed.other) if parsed.other else ""
