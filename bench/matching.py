@@ -420,10 +420,11 @@ def dob_typo(d: date, rng: random.Random) -> date:
     return d + timedelta(days=1)
 
 
-def display_name(p: Person, rng: random.Random, surname: str | None = None) -> str:
-    """The person's name the way a channel shows it."""
-    first, last = p.first, surname or p.last
-    if p.birth and surname is None and rng.random() < 0.3:
+def display_name(p: Person, rng: random.Random) -> tuple[str, bool]:
+    """The person's name the way a channel shows it, and whether it is a full name (first name
+    and surname, not an initial)."""
+    first, last = p.first, p.last
+    if p.birth and rng.random() < 0.3:
         last = p.birth  # a married woman signs with her birth name
     x = rng.random()
     if x < 0.05 and first in NICKNAMES:
@@ -439,26 +440,26 @@ def display_name(p: Person, rng: random.Random, surname: str | None = None) -> s
     civ = "Mme" if p.female else rng.choice(("M.", "M", "Mr", "Monsieur"))
     y = rng.random()
     if y < 0.25:
-        return f"{first} {last}"
+        return f"{first} {last}", True
     if y < 0.40:
-        return f"{last.upper()} {first}"
+        return f"{last.upper()} {first}", True
     if y < 0.50:
-        return f"{first} {last}".lower()
+        return f"{first} {last}".lower(), True
     if y < 0.55:
-        return f"{last} {first}"
+        return f"{last} {first}", True
     if y < 0.62:
-        return f"{civ} {last}"
+        return f"{civ} {last}", False
     if y < 0.69:
-        return f"{civ} {first} {last}"
+        return f"{civ} {first} {last}", True
     if y < 0.77:
-        return f"{first} {last[0]}."
+        return f"{first} {last[0]}.", False
     if y < 0.82:
-        return f"{last}, {first}"
+        return f"{last}, {first}", True
     if y < 0.87:
-        return f"{first} {last}".upper()
+        return f"{first} {last}".upper(), True
     if y < 0.92 and p.birth:
-        return f"{first} {p.last} née {p.birth}"
-    return f"{first} {last}"
+        return f"{first} {p.last} née {p.birth}", True
+    return f"{first} {last}", True
 
 
 def noisy_email(e: str, rng: random.Random, name: str) -> str:
@@ -481,7 +482,7 @@ class Query:
     truth: int | None
     kind: str
     unique_id: bool = False  # carries an e-mail or phone on record held by the truth alone
-    has_name: bool = False
+    has_name: bool = False  # gives a full name (first name and surname)
 
 
 class QueryMaker:
@@ -502,20 +503,20 @@ class QueryMaker:
     def for_person(self, p: Person, truth: int | None, kind: str) -> Query:
         r, g = self.rng, self.gen
         home_dom = p.postcode[:2] == "97"
-        name = display_name(p, r)
+        name, full = display_name(p, r)
         if kind == "email":
             known = p.emails and r.random() < 0.85
             email = r.choice(p.emails) if known else g.email(p.first, p.last + "x")
             with_name = r.random() < 0.85
             ident = Identity(name=name if with_name else None, email=noisy_email(email, r, name))
-            return self._q(ident, truth, kind, [email] if known else [], p, with_name)
+            return self._q(ident, truth, kind, [email] if known else [], p, with_name and full)
         if kind == "sms":
             phones = p.mobiles + ([p.landline] if p.landline else [])
             known = bool(phones) and r.random() < 0.9
             phone = r.choice(phones) if known else g.mobile(home_dom)
             with_name = r.random() < 0.4
             ident = Identity(name=name if with_name else None, phone=_fmt_phone(phone, r))
-            return self._q(ident, truth, kind, [phone] if known else [], p, with_name)
+            return self._q(ident, truth, kind, [phone] if known else [], p, with_name and full)
         if kind == "call":
             phones = p.mobiles + ([p.landline] if p.landline else [])
             known = bool(phones) and r.random() < 0.85
@@ -528,9 +529,11 @@ class QueryMaker:
         if kind == "telegram":
             known = bool(p.handles)
             handle = p.handles[0] if known else g.handle()
-            shown = r.choice((p.first, f"{p.first} {p.last[0]}.", f"{p.first} {p.last}"))
+            # Telegram shows the profile's first name and optional last name.
+            x = r.random()
+            shown = p.first if x < 0.15 else f"{p.first} {p.last[0]}." if x < 0.3 else name
             ident = Identity(name=shown, handle=handle)
-            return self._q(ident, truth, kind, [], p, True)
+            return self._q(ident, truth, kind, [], p, x >= 0.3 and full)
         if kind == "counter":
             first, last, dob, street = p.first, p.last, p.dob, p.street
             if p.birth and r.random() < 0.4:
@@ -560,11 +563,11 @@ class QueryMaker:
                 ident = Identity(name=shown, birth_date=birth, address=street, postcode=p.postcode)
             return self._q(ident, truth, kind, [], p, True)
         if kind == "web":
-            return self._q(Identity(name=name, postcode=p.postcode), truth, kind, [], p, True)
+            return self._q(Identity(name=name, postcode=p.postcode), truth, kind, [], p, full)
         if kind == "name_dob":
             ident = Identity(name=f"{p.first} {p.last}", birth_date=p.dob.strftime("%d/%m/%Y"))
             return self._q(ident, truth, kind, [], p, True)
-        return self._q(Identity(name=name), truth, "name_only", [], p, True)
+        return self._q(Identity(name=name), truth, "name_only", [], p, full)
 
     def _q(
         self,
@@ -599,9 +602,10 @@ class QueryMaker:
                 shared.append(base.landline)
             if shared and r.random() < 0.6:
                 c = r.choice(shared)
+                shown = display_name(p, r)[0]
                 if "@" in c:
-                    return Query(Identity(name=display_name(p, r), email=c), None, kind)
-                return Query(Identity(name=display_name(p, r), phone=_fmt_phone(c, r)), None, kind)
+                    return Query(Identity(name=shown, email=c), None, kind)
+                return Query(Identity(name=shown, phone=_fmt_phone(c, r)), None, kind)
         elif x < 0.6:
             kind = "new_same_surname"
             p.last, p.postcode = base.last, base.postcode
@@ -705,7 +709,8 @@ def run_size(size: int, n_queries: int, seed: int) -> dict[str, Any]:
         f"  false links on newcomers  {out['newcomer_false_links']:8.3%}  "
         f"({new_links}/{len(newcomers)})\n"
         f"  recall, unique id on file {out['recall_unique_id']:8.3%}  ({uniq_ok}/{len(uniq)})\n"
-        f"  true citizen in candidates{out['truth_in_candidates']:8.3%}  ({found}/{len(named)})"
+        f"  true citizen in candidates{out['truth_in_candidates']:8.3%}  ({found}/{len(named)} "
+        "queries giving a full name)"
     )
     print(
         f"  latency per match: p50 {out['p50_ms']:.3f} ms, p99 {out['p99_ms']:.3f} ms, "
@@ -739,17 +744,28 @@ def _breakdown(queries: list[Query], results: list[Any]) -> None:
 
 
 def _calibration(queries: list[Query], results: list[Any]) -> None:
-    """Observed share of best candidates that are the sender, per score bin."""
+    """Observed share of best candidates that are the sender, per score bin. Candidates that a
+    hard rule keeps from linking (name only, …) are shown apart: their score is capped."""
     edges = [0.0, 0.3, 0.5, 0.8, 0.9, 0.97, 0.99, 1.0001]
     print("  calibration: score bin      n  mean score  top candidate is the sender")
-    for lo, hi in itertools.pairwise(edges):
-        rows = [(q, m) for q, m in zip(queries, results) if m.candidates and lo <= m.score < hi]
-        if not rows:
-            continue
-        mean = statistics.fmean(m.score for _, m in rows)
-        right = sum(m.candidates[0][0] == q.truth for q, m in rows) / len(rows)
-        flag = "" if right >= lo - 1e-9 else "  (over-confident)"
-        print(f"    [{lo:.2f}, {min(hi, 1):.2f}) {len(rows):6d}  {mean:10.3f}  {right:8.1%}{flag}")
+    for capped in (False, True):
+        print("   " + ("capped by a rule (never linked):" if capped else "linkable candidates:"))
+        for lo, hi in itertools.pairwise(edges):
+            rows = [
+                (q, m)
+                for q, m in zip(queries, results)
+                if m.candidates
+                and lo <= m.score < hi
+                and ("rule" in m.explain(m.candidates[0][0])) == capped
+            ]
+            if not rows:
+                continue
+            mean = statistics.fmean(m.score for _, m in rows)
+            right = sum(m.candidates[0][0] == q.truth for q, m in rows) / len(rows)
+            flag = "" if right >= lo - 1e-9 or capped else "  (over-confident)"
+            print(
+                f"    [{lo:.2f}, {min(hi, 1):.2f}) {len(rows):6d}  {mean:10.3f}  {right:8.1%}{flag}"
+            )
 
 
 def _brute_force(

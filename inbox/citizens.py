@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import cast
 
 from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
@@ -39,7 +40,7 @@ def search(
     """The matcher's candidates first, with their scores, then records whose names start
     with one of the words typed."""
     found: dict[int, float | None] = {
-        int(cid): score for cid, score in registry.match(query_identity(q)).candidates
+        cast(int, cid): score for cid, score in registry.match(query_identity(q)).candidates
     }
     words = [w for w in re.split(r"[\s,]+", q.strip()) if len(w) >= 2][:3]
     if words and "@" not in q and len(found) < limit:

@@ -9,7 +9,7 @@ by any process is visible to matching everywhere within a second.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -93,7 +93,7 @@ class CitizenRegistry:
         if latest is not None and (self._seen_until is None or latest > self._seen_until):
             self._seen_until = latest
 
-    def forget(self, citizen_id: int) -> None:
+    def forget(self, citizen_id: Hashable) -> None:
         with self._lock:
             if citizen_id in self.index:
                 self.index.remove(citizen_id)

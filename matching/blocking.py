@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from matching.fields import Fields
 from matching.names import compact, is_initials, last_name_keys, nicknames
 from matching.phonetic import deletions, phonetic
-from matching.store import Rec, Store, get
+from matching.store import Rec, Store, by_first, get
 
 __all__ = ["MAX_SCORED", "candidates"]
 
 MAX_SCORED = 200
-MAX_UNFILTERED = 1000  # a block larger than this is read only through a first-name filter
+MAX_UNFILTERED = 100  # records read from a surname block when there is no first name
 
 _IDENT, _EXACT, _NEAR, _SOUND, _DOB, _PLACE = 1000, 30, 20, 10, 15, 5
 
@@ -63,18 +63,20 @@ def _first_filter(store: Store, first: str) -> Filter:
     return accept
 
 
-def _surname_keys(store: Store, surname: str) -> dict[str, int]:
+def _surname_keys(store: Store, surname: str, near: bool) -> dict[str, int]:
+    """Vocabulary keys for a query surname: exact, and (``near``) one edit away; the same
+    sound when nothing is exact."""
     keys = last_name_keys(surname)
     found = {k: _EXACT for k in keys if k in store.names}
-    probes = [k for k in keys[:2] if len(k) >= 4]
-    for key in probes:
-        for name in get(store.name_dels, key):
-            found.setdefault(name, _NEAR)
-        for variant in deletions(key):
-            if variant in store.names:
-                found.setdefault(variant, _NEAR)
-            for name in get(store.name_dels, variant):
+    if near or not found:
+        for key in (k for k in keys[:2] if len(k) >= 4):
+            for name in get(store.name_dels, key):
                 found.setdefault(name, _NEAR)
+            for variant in deletions(key):
+                if variant in store.names:
+                    found.setdefault(variant, _NEAR)
+                for name in get(store.name_dels, variant):
+                    found.setdefault(name, _NEAR)
     if not any(v == _EXACT for v in found.values()):
         for key in keys[:2]:
             for name in get(store.name_sound, phonetic(key)):
@@ -83,23 +85,47 @@ def _surname_keys(store: Store, surname: str) -> dict[str, int]:
 
 
 def _read(block: Sequence[Rec], accept: Filter, weight: int, into: dict[Rec, int]) -> None:
-    """Add a block's records that pass the first-name filter, keeping their best priority."""
+    """Add a block's records that pass the first-name filter, keeping their best priority.
+
+    A big block (a common surname) is read name by name through bisection, a small one record
+    by record."""
     if accept is None:
-        if len(block) > MAX_UNFILTERED:
+        return
+    if isinstance(accept, str):
+        if len(block) > 8:
+            for rec in (*by_first(block, ""), *by_first(block, accept, prefix=True)):
+                if into.get(rec, 0) < weight:
+                    into[rec] = weight
             return
-        for rec in block:
-            if into.get(rec, 0) < weight:
-                into[rec] = weight
-    elif isinstance(accept, str):
         for rec in block:
             if not rec.first or rec.first[0] == accept:
                 if into.get(rec, 0) < weight:
                     into[rec] = weight
-    else:
+        return
+    if len(block) > 16 * len(accept):
+        for name, p in accept.items():
+            for rec in by_first(block, name):
+                if into.get(rec, 0) < weight + p:
+                    into[rec] = weight + p
+        return
+    for rec in block:
+        p = accept.get(rec.first)
+        if p is not None and into.get(rec, 0) < weight + p:
+            into[rec] = weight + p
+
+
+def _read_unfiltered(block: Sequence[Rec], postcode: str, weight: int, into: dict[Rec, int]) -> int:
+    """Add a block read without a first name ("M. Dupont"): through the postcode if there is
+    one, else at most MAX_UNFILTERED records. Returns how many records were left out."""
+    if postcode:
         for rec in block:
-            p = accept.get(rec.first)
-            if p is not None and into.get(rec, 0) < weight + p:
-                into[rec] = weight + p
+            if rec.place[:5] == postcode and into.get(rec, 0) < weight:
+                into[rec] = weight
+        return 0
+    for rec in block[:MAX_UNFILTERED]:
+        if into.get(rec, 0) < weight:
+            into[rec] = weight
+    return max(len(block) - MAX_UNFILTERED, 0)
 
 
 def _passes(rec: Rec, accept: Filter) -> bool:
@@ -116,11 +142,13 @@ def _bump(block: Sequence[Rec], accepts: list[Filter], weight: int, prio: dict[R
             prio[rec] = prio.get(rec, 0) + weight
 
 
-def candidates(store: Store, q: Fields, hits: dict[Rec, int]) -> list[Rec]:
-    """The records to score for query ``q`` (``hits``: holders of its identifiers)."""
+def candidates(store: Store, q: Fields, hits: dict[Rec, int]) -> tuple[list[Rec], int]:
+    """The records to score for query ``q`` (``hits``: holders of its identifiers), and how
+    many plausible records were left unscored (they still weigh in the posterior)."""
     by_name: dict[Rec, int] = {}
     filters: dict[str, Filter] = {}
     initials: set[str] = set()
+    left_out = 0
     for reading in q.readings:
         if reading.first not in filters:
             filters[reading.first] = _first_filter(store, reading.first)
@@ -129,8 +157,12 @@ def candidates(store: Store, q: Fields, hits: dict[Rec, int]) -> list[Rec]:
             if is_initials(surname):
                 initials.add(surname[0])
                 continue
-            for key, weight in _surname_keys(store, surname).items():
-                _read(get(store.names, key), accept, weight, by_name)
+            for key, weight in _surname_keys(store, surname, accept is not None).items():
+                block = get(store.names, key)
+                if accept is None:
+                    left_out += _read_unfiltered(block, q.postcode, weight, by_name)
+                else:
+                    _read(block, accept, weight, by_name)
     if q.postcode and initials and not by_name:
         for reading in q.readings:
             if reading.first and any(is_initials(s) for s in reading.lasts):
@@ -146,5 +178,6 @@ def candidates(store: Store, q: Fields, hits: dict[Rec, int]) -> list[Rec]:
     if q.dob:
         _bump(get(store.dobs, q.dob), accepts, _DOB, prio)
     if len(prio) <= MAX_SCORED:
-        return list(prio)
-    return heapq.nlargest(MAX_SCORED, prio, key=prio.__getitem__)
+        return list(prio), left_out
+    best = heapq.nlargest(MAX_SCORED, prio, key=prio.__getitem__)
+    return best, left_out + len(prio) - MAX_SCORED

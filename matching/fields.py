@@ -19,7 +19,7 @@ from matching.normalize import (
     parse_birth_date,
 )
 
-__all__ = ["Fields", "dob_close", "extract", "phone_key"]
+__all__ = ["Fields", "dob_close", "extract", "is_household_line", "phone_key"]
 
 
 @dataclass(slots=True)
@@ -31,6 +31,7 @@ class Fields:
     birth: str = ""
     generation: str = ""
     readings: tuple[Interpretation, ...] = ()
+    gender: str = ""  # from a civility: "F", "M" or ""
     dob: int = 0
     street: str = ""
     postcode: str = ""
@@ -38,6 +39,17 @@ class Fields:
     phones: tuple[int, ...] = ()
     emails: tuple[str, ...] = ()
     handles: tuple[str, ...] = ()
+
+
+# Fixed lines ring for a whole household: metropolitan 01-05 and 09 (internet boxes), and the
+# overseas fixed ranges (country code + national prefix).
+_HOUSEHOLD_PREFIXES = ("331", "332", "333", "334", "335", "339", "262262", "262263", "262269")
+_HOUSEHOLD_PREFIXES += ("590590", "596596", "594594", "508508")
+
+
+def is_household_line(key: int) -> bool:
+    """Whether a phone key (see ``phone_key``) is a fixed line, shared by a household."""
+    return str(key).startswith(_HOUSEHOLD_PREFIXES)
 
 
 def phone_key(e164: str) -> int:
@@ -69,11 +81,12 @@ def extract(identity: Identity, region: str, *, readings: bool) -> Fields:
         found.append(Interpretation(f.first, tuple(x for x in (f.last, f.birth) if x)))
     if identity.name and identity.name.strip():
         if readings:
-            more, generation = interpretations(identity.name)
-            found.extend(r for r in more if r not in found)
+            parsed = interpretations(identity.name)
+            found.extend(r for r in parsed.readings if r not in found)
+            generation, f.gender = parsed.generation, parsed.gender
         else:
             first, last, other = split_name(identity.name)
-            generation = ""
+            generation = interpretations(identity.name).generation
             f.first, f.last, f.birth = f.first or first, f.last or last, f.birth or other
         f.generation = f.generation or generation
     f.readings = tuple(found)

@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from matching.blocking import candidates
-from matching.fields import extract
+from matching.fields import extract, is_household_line
 from matching.identity import Identity
 from matching.match import Decision, Match
-from matching.score import P_KNOWN, Level
-from matching.scoring import Context, Scored, score_candidate
+from matching.score import P_KNOWN
+from matching.scoring import (
+    EMAIL,
+    HANDLE,
+    HOUSEHOLD_LINE,
+    PHONE,
+    Context,
+    Scored,
+    explain_levels,
+    score_candidate,
+)
 from matching.store import Rec, Store, get
 
 __all__ = ["CitizenIndex"]
@@ -63,26 +72,31 @@ class CitizenIndex:
         store = self._store
         q = extract(identity, self.default_region, readings=True)
         hits: dict[Rec, int] = {}
-        for bit, index, keys in (
-            (1, store.phones, q.phones),
-            (2, store.emails, q.emails),
-            (4, store.handles, q.handles),
-        ):
+        for phone in q.phones:
+            bit = HOUSEHOLD_LINE if is_household_line(phone) else PHONE
+            for rec in get(store.phones, phone):
+                hits[rec] = hits.get(rec, 0) | bit
+        for bit, index, keys in ((EMAIL, store.emails, q.emails), (HANDLE, store.handles, q.handles)):
             for key in keys:
-                for rec in get(index, key):  # type: ignore[call-overload]
+                for rec in get(index, key):
                     hits[rec] = hits.get(rec, 0) | bit
-        found = candidates(store, q, hits)
+        found, left_out = candidates(store, q, hits)
         if not found:
             return Match("new", None, [], 0.0)
         ctx = Context(store, q)
-        return self._decide([score_candidate(ctx, rec, hits.get(rec, 0)) for rec in found])
+        scored = [score_candidate(ctx, rec, hits.get(rec, 0)) for rec in found]
+        return self._decide(ctx, hits, scored, left_out)
 
-    def _decide(self, scored: list[Scored]) -> Match:
+    def _decide(
+        self, ctx: Context, hits: dict[Rec, int], scored: list[Scored], left_out: int
+    ) -> Match:
         top_bits = max(s.bits for s in scored)
         # Posterior over "one of these candidates, or someone new", computed relative to the
-        # best weight so that 2**bits never overflows.
+        # best weight so that 2**bits never overflows. Plausible records left unscored (a
+        # surname shared by thousands) are counted as if each weighed like the weakest scored.
         weights = [2.0 ** max(s.bits - top_bits, -1000.0) for s in scored]
-        total = sum(weights) + (1.0 - P_KNOWN) * 2.0 ** max(-top_bits, -1000.0)
+        total = sum(weights) + left_out * min(weights)
+        total += (1.0 - P_KNOWN) * 2.0 ** max(-top_bits, -1000.0)
         capped = self.link_threshold - 0.01
         ranked = []
         for s, w in zip(scored, weights):
@@ -108,9 +122,7 @@ class CitizenIndex:
             best_s.rec.cid if decision == "link" else None,
             [(s.rec.cid, round(score, 6)) for score, _, s in top],
             round(best, 6),
-            {s.rec.cid: s.levels for _, _, s in top},
+            {s.rec.cid: explain_levels(ctx, s, hits.get(s.rec, 0)) for _, _, s in top},
             {s.rec.cid: s.cap for _, _, s in top if s.cap},
         )
 
-
-_ = Level  # re-exported for type checkers of callers of Match.levels

@@ -18,14 +18,16 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Indel
 
+from matching.lexicon import ALIAS, COMMON_FIRST, NICKNAMES
 from matching.normalize import fold
 from matching.phonetic import phonetic
 from matching.score import Level
 
 __all__ = [
     "Interpretation",
+    "NameReadings",
     "compare_first",
     "compare_last",
     "compact",
@@ -38,10 +40,9 @@ __all__ = [
     "split_name",
 ]
 
-CIVILITIES = frozenset(
-    "m mr mme mmes mlle mlles melle mm madame monsieur mademoiselle messieurs mesdames "
-    "dr docteur pr professeur me maitre mgr".split()
-)
+_FEMALE_CIVILITIES = frozenset("mme mmes mlle mlles melle madame mademoiselle mesdames".split())
+_MALE_CIVILITIES = frozenset("m mr mm monsieur messieurs".split())
+CIVILITIES = _FEMALE_CIVILITIES | _MALE_CIVILITIES | frozenset("dr docteur pr professeur me maitre mgr".split())
 # Particles glue to the following word so "de La Fontaine" stays one surname. "ben" is left out
 # on purpose: it is also the short form of Benjamin.
 PARTICLES = frozenset("de du des la le les d l van von der den da das do dos di del della".split())
@@ -49,110 +50,6 @@ GENERATIONS = frozenset("fils pere jr junior sr senior aine cadet".split())
 _BIRTH_MARKERS = frozenset(("nee", "ne"))
 _USAGE_MARKERS = frozenset(("epouse", "ep", "epse", "vve", "veuve"))
 _JOINERS = frozenset(("et", "ou"))
-
-# Groups of spellings and short forms of one first name (compact keys, no spaces). A name may
-# sit in several groups ("chris", "alex"); two names are aliases when they share a group.
-# Initials of compound names (JP, J-P, MC) are handled by a general rule, not listed here.
-_NICKNAMES = (
-    "jeanpierre jeanpi",
-    "christophe chris kris christo",
-    "christian chris kris",
-    "christine chris",
-    "frederic fred frederick fredo",
-    "frederique fred",
-    "alexandre alex",
-    "alexandra alex",
-    "alexis alex",
-    "nathalie nath nat natalie",
-    "catherine cathy cath kathy katherine",
-    "guillaume will guigui",
-    "william will bill",
-    "mohamed mohammed mohammad mohamad muhammad muhammed mouhamed mehmet",
-    "stephane steph",
-    "stephanie steph",
-    "sebastien seb",
-    "veronique vero",
-    "dominique dom domi",
-    "isabelle isa isabel",
-    "patricia patty pat",
-    "patrick pat",
-    "philippe phil philip filip",
-    "nicolas nico nick",
-    "benjamin ben benji",
-    "benoit ben",
-    "thomas tom tommy",
-    "elisabeth elizabeth babeth lisbeth",
-    "margaux margot margaud",
-    "jacques jacky jack",
-    "jacqueline jacky",
-    "emmanuel manu",
-    "emmanuelle manu",
-    "maxime max",
-    "maximilien max",
-    "valentin val",
-    "valerie val",
-    "anthony antony tony",
-    "matthieu mathieu matt",
-    "robert bob bobby",
-    "raphael rafael raph",
-    "gabriel gaby",
-    "gabrielle gaby",
-    "caroline caro",
-    "charles charly charlie",
-    "charlotte charlie",
-    "samuel sam",
-    "samantha sam",
-    "daniel dany danny dan",
-    "danielle dany",
-    "joseph jo jojo",
-    "josephine jo josie",
-    "michael mickael mikael mika",
-    "jeremy jeremie",
-    "timothee tim",
-    "theodore theo",
-    "mathilde matilde",
-    "johanna joanna",
-    "eric erik",
-    "vincent vince",
-    "kevin kev",
-    "florian flo",
-    "florence flo",
-    "christelle christel",
-    "aurelien aurel",
-    "laurence lolo",
-    "fatima fatma fatimah",
-    "yasmine yasmina jasmine",
-)
-_ALIAS: dict[str, frozenset[int]] = {}
-for _i, _group in enumerate(_NICKNAMES):
-    for _name in _group.split():
-        _ALIAS[_name] = _ALIAS.get(_name, frozenset()) | {_i}
-
-# Common French first names (INSEE birth lists), only to guess which word of an ambiguous
-# display name ("dupont marie") is the first name in parse_display_name(); matching itself
-# never needs this guess.
-_COMMON_FIRST = frozenset(
-    """
-    adam adele adrien agathe agnes alain albert alice alicia aline amandine amelie anais andre
-    andree angelique anne annick annie antoine armand arnaud arthur audrey augustin aurelie
-    axel baptiste bastien beatrice benedicte bernadette bernard bertrand brigitte bruno camille
-    capucine carole cecile celine chantal chloe clara claire claude claudine clement clemence
-    colette corinne cyril damien david delphine denis denise didier diane dylan edith edouard
-    eliane elise elodie eloise emile emilie emma enzo estelle ethan etienne eugenie evelyne
-    fabien fabienne fabrice fanny felix fernand florent francis franck francois francoise
-    gaelle gaetan genevieve georges gerard ghislaine gilbert gilles ginette gisele guy helene
-    henri herve hugo hugues ines irene jacqueline jade jean jeanne jeannine jerome joel johan
-    josiane jules julia julie julien juliette justine karim karine killian laetitia laura
-    laure laurent lea leo leon lina loic louis louise lucas lucie lucien lucienne ludovic luc
-    lydie madeleine manon marc marcel marguerite marie marine marion martine mathis maurice
-    melanie mickael michel micheline michele monique morgane muriel myriam nadine noah noel
-    noemie oceane odette odile olivier pascal pascale paul paulette pauline pierre quentin
-    rachid regis remi renee richard romain rose roger roland romane sabine sacha sandrine
-    sarah serge severine simone solange sophie suzanne sylvain sylvie tristan ugo victor
-    victoria vincent virginie vivien xavier yann yannick yves yvette yvonne zoe
-    """.split()
-) | frozenset(_ALIAS)
-
 
 def compact(key: str) -> str:
     """Drop the spaces of a folded name key: ``"jean pierre"`` -> ``"jeanpierre"``."""
@@ -167,8 +64,8 @@ def initials(key: str) -> str:
 @lru_cache(maxsize=4096)
 def nicknames(key: str) -> frozenset[str]:
     """Compact spellings that are aliases of a first name (itself excluded)."""
-    groups = _ALIAS.get(compact(key), frozenset())
-    return frozenset(n for g in groups for n in _NICKNAMES[g].split()) - {compact(key)}
+    groups = ALIAS.get(compact(key), frozenset())
+    return frozenset(n for g in groups for n in NICKNAMES[g].split()) - {compact(key)}
 
 
 @lru_cache(maxsize=200_000)
@@ -205,14 +102,18 @@ def compare_first(query: str, record: str) -> Level:
     if is_initials(query) or is_initials(record):
         qi, ri = initials(query), initials(record)
         return Level.INITIAL if qi.startswith(ri) or ri.startswith(qi) else Level.INITIAL_DIFFER
-    qg, rg = _ALIAS.get(qc), _ALIAS.get(rc)
+    qg, rg = ALIAS.get(qc), ALIAS.get(rc)
     if qg and rg and qg & rg:
         return Level.ALIAS
     q_parts, r_parts = query.split(), record.split()
     # "JP" / "JC" written as a word for Jean-Pierre / Jean-Claude.
     if (len(r_parts) > 1 and qc == initials(record)) or (len(q_parts) > 1 and rc == initials(query)):
         return Level.ALIAS
-    if min(len(qc), len(rc)) >= 4 and OSA.distance(qc, rc, score_cutoff=1) <= 1:
+    shortest = min(len(qc), len(rc))
+    if shortest >= 4 and OSA.distance(qc, rc, score_cutoff=1) <= 1:
+        return Level.FUZZY
+    # Short names: a dropped or doubled letter (Lue / Luce), never a changed one (Léa / Léo).
+    if shortest == 3 and Indel.distance(qc, rc, score_cutoff=1) <= 1:
         return Level.FUZZY
     # "Jean" for Jean-Pierre, "Marie" for Anne-Marie: plausible, but father Jean / son
     # Jean-Pierre exist, so this is weaker evidence than an alias.
@@ -348,6 +249,7 @@ class _Parsed:
     other: list[_Word]  # the surname after "née" / "épouse"
     comma: int  # number of words before the comma, or -1
     generation: str
+    gender: str  # "F" / "M" from a civility, "" when none or both ("M. et Mme")
 
 
 def _parse(name: str) -> _Parsed:
@@ -360,7 +262,12 @@ def _parse(name: str) -> _Parsed:
             text = f"{before} {after}"
     words = _glue_particles(_words(text))
     stripped = 0
+    genders = set()
     while len(words) > 1 and (words[0].key in CIVILITIES or words[0].key in _JOINERS):
+        if words[0].key in _FEMALE_CIVILITIES:
+            genders.add("F")
+        elif words[0].key in _MALE_CIVILITIES:
+            genders.add("M")
         words = words[1:]
         stripped += 1
     if comma >= 0:
@@ -379,7 +286,8 @@ def _parse(name: str) -> _Parsed:
             break
     if comma > len(main):
         comma = -1
-    return _Parsed(main, other, comma, generation)
+    gender = genders.pop() if len(genders) == 1 else ""
+    return _Parsed(main, other, comma, generation, gender)
 
 
 def _side(words: list[_Word]) -> str:
@@ -409,8 +317,17 @@ def _splits(parsed: _Parsed) -> list[tuple[list[_Word], list[_Word]]]:
     return out
 
 
-def interpretations(name: str) -> tuple[tuple[Interpretation, ...], str]:
-    """All plausible readings of a display name, and its generation marker ("fils", …)."""
+@dataclass(frozen=True, slots=True)
+class NameReadings:
+    """What a display name says: its readings, generation marker ("fils") and civility gender."""
+
+    readings: tuple[Interpretation, ...]
+    generation: str
+    gender: str
+
+
+def interpretations(name: str) -> NameReadings:
+    """All plausible readings of a display name."""
     parsed = _parse(name)
     other = _side(parsed.other) if parsed.other else ""
     seen: dict[Interpretation, None] = {}
@@ -420,7 +337,7 @@ def interpretations(name: str) -> tuple[tuple[Interpretation, ...], str]:
         seen.setdefault(Interpretation(_side(first_words) if first_words else "", lasts))
     if not seen and other:
         seen[Interpretation("", (other,))] = None
-    return tuple(seen), parsed.generation
+    return NameReadings(tuple(seen), parsed.generation, parsed.gender)
 
 
 def _pretty(words: list[_Word]) -> str:
@@ -428,7 +345,7 @@ def _pretty(words: list[_Word]) -> str:
 
 
 def _is_first(word: _Word) -> bool:
-    return word.key.split()[0] in _COMMON_FIRST
+    return word.key.split()[0] in COMMON_FIRST
 
 
 def parse_display_name(name: str) -> tuple[str, str]:

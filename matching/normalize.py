@@ -177,11 +177,7 @@ def parse_birth_date(raw: str | date) -> int | None:
     """Parse ISO ``1984-03-02`` or French ``02/03/1984`` into a day number (date.toordinal())."""
     if isinstance(raw, date):
         return raw.toordinal()
-    return _parse_date(raw.strip())
-
-
-@lru_cache(maxsize=65_536)  # ~30,000 distinct birth dates in any register
-def _parse_date(text: str) -> int | None:
+    text = raw.strip()
     m = _ISO.match(text)
     if m:
         year, month, day = int(m[1]), int(m[2]), int(m[3])

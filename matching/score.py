@@ -36,7 +36,9 @@ assumes independent fields, it is over-confident where fields are correlated; th
   name + address (father and son) or name + postcode are not enough;
 * a birth date that differs by more than a typo vetoes a link;
 * an identifier held by the candidate but given with a clearly different name (a relative
-  writing, a recycled number) is a review;
+  writing, a recycled number; "Mme Dupont" for Roger Dupont) is a review;
+* a fixed line (01-05, 09, overseas fixed ranges) rings for a household: it links only with a
+  first name (or the birth date) that agrees;
 * without an identifier, a link needs first name, last name and birth date agreeing, with at
   most one typo among name, birth date and street address.
 """
@@ -47,6 +49,7 @@ import math
 from enum import IntEnum
 
 __all__ = [
+    "HOUSEHOLD_FOREIGN_RATE",
     "IDENT_FOREIGN_RATE",
     "MIN_POPULATION",
     "P_KNOWN",
@@ -78,6 +81,7 @@ class Level(IntEnum):
 P_KNOWN = 0.5  # share of messages that come from someone already in the register
 MIN_POPULATION = 10_000  # below this many citizens, frequencies are not trusted
 IDENT_FOREIGN_RATE = 0.003
+HOUSEHOLD_FOREIGN_RATE = 0.03  # a landline is answered by relatives not in the register
 
 
 def _bits(m: float, u: float) -> float:
@@ -186,9 +190,10 @@ def place_bits(level: Level, count: int, n: int) -> float:
     return _bits(_PLACE_M[Level.DIFFER], 1.0 - share)
 
 
-def ident_bits(agreeing: int, query_has_ident: bool, n: int) -> float:
-    """Bits for identifiers (phone, e-mail, handle): ``agreeing`` = how many kinds agree."""
+def ident_bits(agreeing: int, household_only: bool, query_has_ident: bool, n: int) -> float:
+    """Bits for identifiers (phone, e-mail, handle): ``agreeing`` = how many kinds agree;
+    ``household_only`` when the only agreement is a fixed line, which rings for a household."""
     if agreeing:
-        bits = _bits(_IDENT_M, IDENT_FOREIGN_RATE / max(n, 1))
-        return bits + _IDENT_EXTRA_BITS * (agreeing > 1)
+        rate = HOUSEHOLD_FOREIGN_RATE if household_only else IDENT_FOREIGN_RATE
+        return _bits(_IDENT_M, rate / max(n, 1)) + _IDENT_EXTRA_BITS * (agreeing > 1)
     return _bits(_IDENT_MISS_M, 1.0) if query_has_ident else 0.0

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA
 
 from matching.fields import Fields, dob_close
+from matching.lexicon import first_name_gender
 from matching.names import compare_first, compare_last
 from matching.score import (
     Level,
@@ -24,16 +25,29 @@ from matching.score import (
 )
 from matching.store import Rec, Store, get
 
-__all__ = ["Context", "Scored", "score_candidate"]
+__all__ = [
+    "EMAIL",
+    "HANDLE",
+    "HOUSEHOLD_LINE",
+    "PHONE",
+    "Context",
+    "Scored",
+    "explain_levels",
+    "score_candidate",
+]
+
+# Bits of the identifier-hit mask: which kinds of the query's contact points a record holds.
+PHONE, EMAIL, HANDLE, HOUSEHOLD_LINE = 1, 2, 4, 8
 
 _NAME_AGREES = (Level.EXACT, Level.ALIAS, Level.FUZZY)
 _DIFFERS = (Level.DIFFER, Level.INITIAL_DIFFER)
+_FIRST_KNOWN = (Level.EXACT, Level.ALIAS, Level.FUZZY, Level.PARTIAL)
 
 
 @dataclass(slots=True)
 class Scored:
-    """A scored candidate: Fellegi–Sunter weight in bits, levels in ``match.FIELDS`` order, and
-    the reason it may not be linked whatever its score ("" when it may)."""
+    """A scored candidate: Fellegi–Sunter weight in bits, the first four levels of
+    ``match.FIELDS``, and the reason it may not be linked whatever its score ("" when it may)."""
 
     rec: Rec
     bits: float
@@ -65,6 +79,11 @@ class Context:
         found = memo.get(key)
         if found is None:
             level = compare_first(self.q.readings[i].first, rec.first)
+            if level in (Level.MISSING, Level.INITIAL) and self.q.gender:
+                # "Mme Dupont" is not Roger Dupont.
+                gender = first_name_gender(rec.first)
+                if gender and gender != self.q.gender:
+                    level = Level.DIFFER
             if level is Level.EXACT and self.q.generation != rec.gen:
                 # "Jean Dupont fils" is not his father Jean Dupont.
                 both = self.q.generation and rec.gen
@@ -150,12 +169,17 @@ def _street_level(q: Fields, rec: Rec) -> Level:
 def score_candidate(ctx: Context, rec: Rec, hit: int) -> Scored:
     """Fellegi–Sunter weight of ``rec`` for the query, with the rule that caps it if any.
 
-    ``hit`` is the bitmask of identifier kinds the record shares with the query.
+    ``hit`` is the bitmask of identifier kinds the record shares with the query. ``levels``
+    holds only the name, birth-date and street levels; ``explain_levels`` completes them for
+    the few candidates shown.
     """
     q = ctx.q
     bits = ctx.prior
-    agreeing = (hit & 1) + (hit >> 1 & 1) + (hit >> 2 & 1)
-    bits += ident_bits(agreeing, ctx.has_ident, ctx.n)
+    if hit:
+        agreeing = bool(hit & (PHONE | HOUSEHOLD_LINE)) + bool(hit & EMAIL) + bool(hit & HANDLE)
+        bits += ident_bits(agreeing, hit == HOUSEHOLD_LINE, True, ctx.n)
+    elif ctx.has_ident:
+        bits += ident_bits(0, False, True, ctx.n)
 
     first_level = last_level = Level.MISSING
     if q.readings:
@@ -167,24 +191,24 @@ def score_candidate(ctx: Context, rec: Rec, hit: int) -> Scored:
                 best, first_level, last_level = fb + lb, fl, ll
         bits += best
 
-    dob_level = ctx.dob(rec)
+    dob_level = ctx.dob(rec) if q.dob else Level.MISSING
     bits += dob_bits(dob_level)
-    street_level, sb = ctx.street(rec)
-    place_level, pb = ctx.place(rec)
-    bits += sb if street_level is not Level.MISSING else pb
-
+    street_level, street = ctx.street(rec)
+    bits += street if street_level is not Level.MISSING else ctx.place(rec)[1]
     cap = _cap(hit, first_level, last_level, dob_level, street_level)
-    levels = (
-        first_level,
-        last_level,
-        dob_level,
-        street_level,
-        place_level,
-        _ident_level(2, hit, bool(q.emails), rec, str),
-        _ident_level(1, hit, bool(q.phones), rec, int),
-        _ident_level(4, hit, bool(q.handles), rec, None),
+    return Scored(rec, bits, (first_level, last_level, dob_level, street_level), cap)
+
+
+def explain_levels(ctx: Context, s: Scored, hit: int) -> tuple[Level, ...]:
+    """All levels of a scored candidate, in ``match.FIELDS`` order."""
+    q, rec = ctx.q, s.rec
+    return (
+        *s.levels,
+        ctx.place(rec)[0],
+        _ident_level(EMAIL, hit, bool(q.emails), rec, str),
+        _ident_level(PHONE | HOUSEHOLD_LINE, hit, bool(q.phones), rec, int),
+        _ident_level(HANDLE, hit, bool(q.handles), rec, None),
     )
-    return Scored(rec, bits, levels, cap)
 
 
 def _ident_level(bit: int, hit: int, asked: bool, rec: Rec, kind: type | None) -> Level:
@@ -209,6 +233,8 @@ def _cap(hit: int, first: Level, last: Level, dob: Level, street: Level) -> str:
     if hit:
         if first in _DIFFERS or (last in _DIFFERS and first not in _NAME_AGREES):
             return "contact point shared with a different name"
+        if hit == HOUSEHOLD_LINE and first not in _FIRST_KNOWN and dob is not Level.EXACT:
+            return "household phone without a first name"
         return ""
     if dob is Level.MISSING:
         return "name only" if street is Level.MISSING else "name and address only"

@@ -12,15 +12,16 @@ citizens) carry the typo-tolerant keys: one-deletion neighbourhoods and a phonet
 
 from __future__ import annotations
 
+import bisect
 import sys
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import TypeVar
 
 from matching.fields import Fields
 from matching.names import compact, initials, last_name_keys
 from matching.phonetic import deletions, phonetic
 
-__all__ = ["Rec", "Store", "get", "put"]
+__all__ = ["Rec", "Store", "by_first", "drop", "get", "put", "put_sorted"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -48,6 +49,22 @@ def drop(index: dict[K, V | list[V]], key: K, value: V) -> None:
             index[key] = held[0]
 
 
+def _first(rec: Rec) -> str:
+    return rec.first
+
+
+def put_sorted(index: dict[K, Rec | list[Rec]], key: K, rec: Rec) -> None:
+    """Like ``put``, keeping shared lists sorted by first name so that a block can be read
+    name by name (bisection) instead of record by record."""
+    held = index.get(key)
+    if held is None:
+        index[key] = rec
+    elif isinstance(held, list):
+        bisect.insort(held, rec, key=_first)
+    else:
+        index[key] = sorted((held, rec), key=_first)
+
+
 def get(index: dict[K, V | list[V]], key: K) -> Sequence[V]:
     """The values under ``key``, as a sequence."""
     held = index.get(key)
@@ -56,6 +73,21 @@ def get(index: dict[K, V | list[V]], key: K) -> Sequence[V]:
     if isinstance(held, list):
         return held
     return (held,)
+
+
+def by_first(block: Sequence[Rec], first: str, prefix: bool = False) -> Iterator[Rec]:
+    """The records of a block sorted by first name (see ``put_sorted``) whose first name is
+    ``first`` (or starts with it, with ``prefix``)."""
+    i = bisect.bisect_left(block, first, key=_first)
+    n = len(block)
+    if prefix:
+        while i < n and block[i].first.startswith(first):
+            yield block[i]
+            i += 1
+    else:
+        while i < n and block[i].first == first:
+            yield block[i]
+            i += 1
 
 
 class Rec:
@@ -161,7 +193,7 @@ class Store:
             self._learn_first(rec.first)
         keys = rec.surname_keys()
         for key in keys:
-            put(self.names, key, rec)
+            put_sorted(self.names, key, rec)
             self._learn_surname(key)
         if rec.dob:
             put(self.dobs, rec.dob, rec)

@@ -109,7 +109,7 @@ def test_merge_moves_tickets_and_contacts_and_undo_restores(
     add_citizen(db, "Marie", "Dupont", ("email", "marie.dupont@orange.fr"))
     add_citizen(db, "Marie", "Dupont", ("email", "m.dupont@laposte.net"), birth_name="Martin")
     intake(make_mail(sender="Marie Dupont <marie.dupont@orange.fr>"))
-    intake(make_mail(sender="M. Dupont <m.dupont@laposte.net>", subject="Carte d'identité"))
+    intake(make_mail(sender="Marie Dupont <m.dupont@laposte.net>", subject="Carte d'identité"))
     first, second = tickets(db)
     a, b = first.citizen_id, second.citizen_id
     assert a and b and a != b
@@ -122,7 +122,7 @@ def test_merge_moves_tickets_and_contacts_and_undo_restores(
         "marie.dupont@orange.fr",
         "m.dupont@laposte.net",
     }
-    intake(make_mail(sender="M. Dupont <m.dupont@laposte.net>", subject="Suite"))
+    intake(make_mail(sender="Marie Dupont <m.dupont@laposte.net>", subject="Suite"))
     assert tickets(db)[-1].citizen_id == a  # the merged address now reaches the survivor
     r = client.post(f"/api/v1/citizens/merges/{merge['id']}/undo", headers=agent)
     assert r.status_code == 200 and r.json()["undone"]
@@ -154,9 +154,12 @@ def test_search_by_name_address_and_number(
 
 
 REGISTER = (
-    "external_id;first_name;last_name;birth_name;birth_date;email;phone;address;postcode;city;commentaire\r\n"
-    "A1;Marie;Dupont;Martin;02/03/1984;marie.dupont@orange.fr;06 12 34 56 78;3 rue des Lilas;45000;Exemple-sur-Loire;ok\r\n"
-    "A2;Jean-Pierre;Lefèvre;;1950-11-20;;0033 6 11 22 33 44;12 place de l'Église;45000;Exemple-sur-Loire;\r\n"
+    "external_id;first_name;last_name;birth_name;birth_date;email;phone;address;postcode;city;"
+    "commentaire\r\n"
+    "A1;Marie;Dupont;Martin;02/03/1984;marie.dupont@orange.fr;06 12 34 56 78;3 rue des Lilas;45000;"
+    "Exemple-sur-Loire;ok\r\n"
+    "A2;Jean-Pierre;Lefèvre;;1950-11-20;;0033 6 11 22 33 44;12 place de l'Église;45000;"
+    "Exemple-sur-Loire;\r\n"
     "A3;Hélène;Gaël;;31/02/1990;;;;;;date impossible\r\n"
     ";Sans;Identifiant;;;;;;;;\r\n"
     "A5;Zoé;Œuvray;;;pas-une-adresse;;;;;\r\n"

@@ -86,7 +86,7 @@ def run(ctx: Context) -> None:
             ctx.citizen = citizen
             ctx.citizen_changed = add_contact(ctx.session, citizen, kind, value)
             return
-        ctx.registry.forget(int(match.citizen_id))  # indexed but rolled back or merged away
+        ctx.registry.forget(match.citizen_id)  # indexed but rolled back or merged away
     if match.decision == "review":
         ctx.citizen_candidates = [
             {"citizen_id": cid, "score": round(score, 4)} for cid, score in match.candidates
