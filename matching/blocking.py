@@ -3,10 +3,11 @@
 Candidates come from the query's phones, e-mails and handles; from its surnames (exact, one
 edit away, or sounding the same) read through a first-name filter (exact, nickname, one edit,
 compound part, or initial), so that "Marie Martin" reads the Maries among the Martins and not
-every Martin; from its birth date; and, when the surname is only an
-initial ("Marie D."), from (postcode, initial). There is no address index: a household's
-address finds the household, not the person, and it would cost a dict entry per home. Every source adds to a candidate's priority and
-only the ``MAX_SCORED`` best are scored, identifier holders first.
+every Martin; from its birth date; and, when the surname is only an initial ("Marie D."),
+from (postcode, initial). There is no address index: an address finds a household, not a
+person, and would cost a dict entry per home. Every source adds to a candidate's priority and
+only the ``MAX_SCORED`` best are scored, identifier holders first; records left out still
+count in the posterior (see ``index``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import heapq
 from collections.abc import Sequence
 
 from matching.fields import Fields
-from matching.names import compact, is_initials, last_name_keys, nicknames
+from matching.names import compact, is_initials, nicknames, surname_forms
 from matching.phonetic import deletions, phonetic
 from matching.store import Rec, Store, by_first, get
 
@@ -31,6 +32,9 @@ Filter = None | str | dict[str, int]
 
 
 def _first_filter(store: Store, first: str) -> Filter:
+    """Register first names that may be the query's ``first``, with a priority: the name itself
+    (4), a nickname (3), a compound containing it or its initials, one edit away (2), and
+    records with no first name or only an initial (1)."""
     if not first:
         return None
     if is_initials(first):
@@ -50,9 +54,10 @@ def _first_filter(store: Store, first: str) -> Filter:
         for part in parts:
             for name in get(store.first_vocab, part):
                 accept.setdefault(name, 2)
-    if len(key) >= 4:
+    if len(key) >= 3:  # names with one more letter ("Léo" for Léon)
         for name in get(store.first_dels, key):
             accept.setdefault(name, 2)
+    if len(key) >= 4:
         for variant in deletions(key):
             for name in get(store.first_vocab, variant):
                 accept.setdefault(name, 2)
@@ -65,11 +70,12 @@ def _first_filter(store: Store, first: str) -> Filter:
 
 def _surname_keys(store: Store, surname: str, near: bool) -> dict[str, int]:
     """Vocabulary keys for a query surname: exact, and (``near``) one edit away; the same
-    sound when nothing is exact."""
-    keys = last_name_keys(surname)
-    found = {k: _EXACT for k in keys if k in store.names}
+    sound when neither exists."""
+    whole, core, words = surname_forms(surname)
+    keys = list(dict.fromkeys((whole, core)))
+    found = {k: _EXACT for k in (*keys, *words) if k in store.names}
     if near or not found:
-        for key in (k for k in keys[:2] if len(k) >= 4):
+        for key in (k for k in keys if len(k) >= 4):
             for name in get(store.name_dels, key):
                 found.setdefault(name, _NEAR)
             for variant in deletions(key):
@@ -77,10 +83,13 @@ def _surname_keys(store: Store, surname: str, near: bool) -> dict[str, int]:
                     found.setdefault(variant, _NEAR)
                 for name in get(store.name_dels, variant):
                     found.setdefault(name, _NEAR)
-    if not any(v == _EXACT for v in found.values()):
-        for key in keys[:2]:
-            for name in get(store.name_sound, phonetic(key)):
-                found.setdefault(name, _SOUND)
+    if not found:
+        # Same sound, when nothing is within one edit; short codes ("lr") sound like too much.
+        for key in keys:
+            code = phonetic(key)
+            if len(code) >= 3:
+                for name in get(store.name_sound, code):
+                    found.setdefault(name, _SOUND)
     return found
 
 
@@ -98,20 +107,19 @@ def _read(block: Sequence[Rec], accept: Filter, weight: int, into: dict[Rec, int
                     into[rec] = weight
             return
         for rec in block:
-            if not rec.first or rec.first[0] == accept:
-                if into.get(rec, 0) < weight:
-                    into[rec] = weight
+            if (not rec.first or rec.first[0] == accept) and into.get(rec, 0) < weight:
+                into[rec] = weight
         return
     if len(block) > 16 * len(accept):
-        for name, p in accept.items():
+        for name, bonus in accept.items():
             for rec in by_first(block, name):
-                if into.get(rec, 0) < weight + p:
-                    into[rec] = weight + p
+                if into.get(rec, 0) < weight + bonus:
+                    into[rec] = weight + bonus
         return
     for rec in block:
-        p = accept.get(rec.first)
-        if p is not None and into.get(rec, 0) < weight + p:
-            into[rec] = weight + p
+        found = accept.get(rec.first)
+        if found is not None and into.get(rec, 0) < weight + found:
+            into[rec] = weight + found
 
 
 def _read_unfiltered(block: Sequence[Rec], postcode: str, weight: int, into: dict[Rec, int]) -> int:
@@ -136,7 +144,9 @@ def _passes(rec: Rec, accept: Filter) -> bool:
     return rec.first in accept
 
 
-def _bump(block: Sequence[Rec], accepts: list[Filter], weight: int, prio: dict[Rec, int]) -> None:
+def _bump(
+    block: Sequence[Rec], accepts: Sequence[Filter], weight: int, prio: dict[Rec, int]
+) -> None:
     for rec in block:
         if rec in prio or not accepts or any(_passes(rec, a) for a in accepts):
             prio[rec] = prio.get(rec, 0) + weight
@@ -163,7 +173,7 @@ def candidates(store: Store, q: Fields, hits: dict[Rec, int]) -> tuple[list[Rec]
                     left_out += _read_unfiltered(block, q.postcode, weight, by_name)
                 else:
                     _read(block, accept, weight, by_name)
-    if q.postcode and initials and not by_name:
+    if q.postcode and initials:  # "Marie D." from 33000
         for reading in q.readings:
             if reading.first and any(is_initials(s) for s in reading.lasts):
                 for letter in initials:

@@ -43,8 +43,8 @@ class Fields:
 
 # Fixed lines ring for a whole household: metropolitan 01-05 and 09 (internet boxes), and the
 # overseas fixed ranges (country code + national prefix).
-_HOUSEHOLD_PREFIXES = ("331", "332", "333", "334", "335", "339", "262262", "262263", "262269")
-_HOUSEHOLD_PREFIXES += ("590590", "596596", "594594", "508508")
+_HOUSEHOLD_PREFIXES: tuple[str, ...] = ("331", "332", "333", "334", "335", "339")
+_HOUSEHOLD_PREFIXES += ("262262", "262263", "262269", "590590", "596596", "594594", "508508")
 
 
 def is_household_line(key: int) -> bool:
@@ -76,20 +76,20 @@ def extract(identity: Identity, region: str, *, readings: bool) -> Fields:
     f.last, gen_last = _name_field(identity.last_name)
     f.birth, _ = _name_field(identity.birth_name)
     f.generation = gen_first or gen_last
-    found: list[Interpretation] = []
-    if f.first or f.last or f.birth:
-        found.append(Interpretation(f.first, tuple(x for x in (f.last, f.birth) if x)))
-    if identity.name and identity.name.strip():
-        if readings:
+    if readings:
+        found: list[Interpretation] = []
+        if f.first or f.last or f.birth:
+            found.append(Interpretation(f.first, tuple(x for x in (f.last, f.birth) if x)))
+        if identity.name and identity.name.strip():
             parsed = interpretations(identity.name)
             found.extend(r for r in parsed.readings if r not in found)
-            generation, f.gender = parsed.generation, parsed.gender
-        else:
-            first, last, other = split_name(identity.name)
-            generation = interpretations(identity.name).generation
-            f.first, f.last, f.birth = f.first or first, f.last or last, f.birth or other
-        f.generation = f.generation or generation
-    f.readings = tuple(found)
+            f.generation = f.generation or parsed.generation
+            f.gender = parsed.gender
+        f.readings = tuple(found)
+    elif identity.name and identity.name.strip():
+        first, last, other = split_name(identity.name)
+        f.first, f.last, f.birth = f.first or first, f.last or last, f.birth or other
+        f.generation = f.generation or interpretations(identity.name).generation
     if identity.birth_date:
         f.dob = parse_birth_date(identity.birth_date) or 0
     if identity.address:

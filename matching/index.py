@@ -76,7 +76,10 @@ class CitizenIndex:
             bit = HOUSEHOLD_LINE if is_household_line(phone) else PHONE
             for rec in get(store.phones, phone):
                 hits[rec] = hits.get(rec, 0) | bit
-        for bit, index, keys in ((EMAIL, store.emails, q.emails), (HANDLE, store.handles, q.handles)):
+        for bit, index, keys in (
+            (EMAIL, store.emails, q.emails),
+            (HANDLE, store.handles, q.handles),
+        ):
             for key in keys:
                 for rec in get(index, key):
                     hits[rec] = hits.get(rec, 0) | bit
@@ -96,21 +99,17 @@ class CitizenIndex:
         # surname shared by thousands) are counted as if each weighed like the weakest scored.
         weights = [2.0 ** max(s.bits - top_bits, -1000.0) for s in scored]
         total = sum(weights) + left_out * min(weights)
-        total += (1.0 - P_KNOWN) * 2.0 ** max(-top_bits, -1000.0)
+        total += (1.0 - P_KNOWN) * 2.0 ** min(max(-top_bits, -1000.0), 1000.0)
         capped = self.link_threshold - 0.01
         ranked = []
-        for s, w in zip(scored, weights):
+        for s, w in zip(scored, weights, strict=True):
             posterior = w / total
             ranked.append((min(posterior, capped) if s.cap else posterior, posterior, s))
         ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
         best, _, best_s = ranked[0]
         runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
         decision: Decision
-        if (
-            best >= self.link_threshold
-            and not best_s.cap
-            and best - runner_up >= self.link_margin
-        ):
+        if best >= self.link_threshold and not best_s.cap and best - runner_up >= self.link_margin:
             decision = "link"
         elif sum(r[1] for r in ranked) >= self.review_threshold:
             decision = "review"
@@ -125,4 +124,3 @@ class CitizenIndex:
             {s.rec.cid: explain_levels(ctx, s, hits.get(s.rec, 0)) for _, _, s in top},
             {s.rec.cid: s.cap for _, _, s in top if s.cap},
         )
-

@@ -34,6 +34,7 @@ _VERDICT = {
     Level.INITIAL: "close",
     Level.INITIAL_DIFFER: "differ",
     Level.DIFFER: "differ",
+    Level.SIMILAR: "close",
 }
 
 
@@ -63,7 +64,8 @@ class Match:
         A candidate that could not be linked whatever its score also gets a ``"rule"`` entry
         saying why (e.g. ``"name only"``). Raises KeyError for an id that is not a candidate.
         """
-        out = {name: verdict(level) for name, level in zip(FIELDS, self.levels[citizen_id])}
+        levels = self.levels[citizen_id]
+        out = {name: verdict(level) for name, level in zip(FIELDS, levels, strict=True)}
         if citizen_id in self.reasons:
             out["rule"] = self.reasons[citizen_id]
         return out

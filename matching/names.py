@@ -21,6 +21,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA, Indel
 
 from matching.lexicon import ALIAS, COMMON_FIRST, NICKNAMES
+from matching.lexicon import words as word_set
 from matching.normalize import fold
 from matching.phonetic import phonetic
 from matching.score import Level
@@ -28,28 +29,33 @@ from matching.score import Level
 __all__ = [
     "Interpretation",
     "NameReadings",
+    "compact",
     "compare_first",
     "compare_last",
-    "compact",
     "initials",
     "interpretations",
+    "is_initials",
     "last_name_keys",
     "nicknames",
-    "is_initials",
     "parse_display_name",
     "split_name",
+    "surname_forms",
 ]
 
-_FEMALE_CIVILITIES = frozenset("mme mmes mlle mlles melle madame mademoiselle mesdames".split())
-_MALE_CIVILITIES = frozenset("m mr mm monsieur messieurs".split())
-CIVILITIES = _FEMALE_CIVILITIES | _MALE_CIVILITIES | frozenset("dr docteur pr professeur me maitre mgr".split())
+_FEMALE_CIVILITIES = word_set("mme mmes mlle mlles melle madame mademoiselle mesdames")
+# "M." is Monsieur, but also the initial of Marie or Michel: it says nothing about gender.
+_MALE_CIVILITIES = word_set("mr mm monsieur messieurs")
+CIVILITIES = (
+    _FEMALE_CIVILITIES | _MALE_CIVILITIES | word_set("m dr docteur pr professeur me maitre mgr")
+)
 # Particles glue to the following word so "de La Fontaine" stays one surname. "ben" is left out
 # on purpose: it is also the short form of Benjamin.
-PARTICLES = frozenset("de du des la le les d l van von der den da das do dos di del della".split())
-GENERATIONS = frozenset("fils pere jr junior sr senior aine cadet".split())
+PARTICLES = word_set("de du des la le les d l van von der den da das do dos di del della")
+GENERATIONS = word_set("fils pere jr junior sr senior aine cadet")
 _BIRTH_MARKERS = frozenset(("nee", "ne"))
 _USAGE_MARKERS = frozenset(("epouse", "ep", "epse", "vve", "veuve"))
 _JOINERS = frozenset(("et", "ou"))
+
 
 def compact(key: str) -> str:
     """Drop the spaces of a folded name key: ``"jean pierre"`` -> ``"jeanpierre"``."""
@@ -68,28 +74,43 @@ def nicknames(key: str) -> frozenset[str]:
     return frozenset(n for g in groups for n in NICKNAMES[g].split()) - {compact(key)}
 
 
-@lru_cache(maxsize=200_000)
-def last_name_keys(key: str) -> tuple[str, ...]:
-    """Index keys of a folded last name: compact form, form without particles, and each word of
-    a double-barrelled name (``"dupont martin"`` -> dupontmartin, dupont, martin)."""
+@lru_cache(maxsize=65_536)
+def surname_forms(key: str) -> tuple[str, str, tuple[str, ...]]:
+    """(compact, without particles, words of a double-barrelled name) of a folded last name:
+    ``"de la fontaine"`` -> ("delafontaine", "fontaine", ()); ``"dupont martin"`` ->
+    ("dupontmartin", "dupontmartin", ("dupont", "martin"))."""
     parts = key.split()
     core = [p for p in parts if p not in PARTICLES]
-    keys = [compact(key)]
-    if core and len(core) < len(parts):
-        keys.append("".join(core))
-    if len(core) > 1:
-        keys.extend(p for p in core if len(p) >= 3)
-    return tuple(dict.fromkeys(k for k in keys if k))
+    words = tuple(p for p in core if len(p) >= 3) if len(core) > 1 else ()
+    return compact(key), "".join(core) or compact(key), words
+
+
+@lru_cache(maxsize=65_536)
+def last_name_keys(key: str) -> tuple[str, ...]:
+    """Index keys of a folded last name: compact form, form without particles, and each word of
+    a double-barrelled name (``"dupont martin"`` -> dupontmartin, dupont, martin). The first
+    key is the one whose block size gives the name's frequency."""
+    whole, core, words = surname_forms(key)
+    return tuple(dict.fromkeys(k for k in (whole, core, *words) if k))
 
 
 # --- comparisons ------------------------------------------------------------------------------
 
 
 def is_initials(key: str) -> bool:
+    """Whether a folded name is only initials (``"j"``, ``"j p"``)."""
     return all(len(part) == 1 for part in key.split())
 
 
-@lru_cache(maxsize=262_144)
+def _short_typo(a: str, b: str) -> bool:
+    """One typo in a three-letter name: a dropped or added letter (Lue / Luce) or two letters
+    swapped (uLc / Luc), never a changed letter (Léa / Léo are two people)."""
+    if Indel.distance(a, b, score_cutoff=1) <= 1:
+        return True
+    return len(a) == len(b) and sorted(a) == sorted(b) and OSA.distance(a, b) == 1
+
+
+@lru_cache(maxsize=65_536)
 def compare_first(query: str, record: str) -> Level:
     """Compare two folded first names (either may be initials such as ``"j p"``)."""
     if not query or not record:
@@ -107,13 +128,14 @@ def compare_first(query: str, record: str) -> Level:
         return Level.ALIAS
     q_parts, r_parts = query.split(), record.split()
     # "JP" / "JC" written as a word for Jean-Pierre / Jean-Claude.
-    if (len(r_parts) > 1 and qc == initials(record)) or (len(q_parts) > 1 and rc == initials(query)):
+    if (len(r_parts) > 1 and qc == initials(record)) or (
+        len(q_parts) > 1 and rc == initials(query)
+    ):
         return Level.ALIAS
     shortest = min(len(qc), len(rc))
     if shortest >= 4 and OSA.distance(qc, rc, score_cutoff=1) <= 1:
         return Level.FUZZY
-    # Short names: a dropped or doubled letter (Lue / Luce), never a changed one (Léa / Léo).
-    if shortest == 3 and Indel.distance(qc, rc, score_cutoff=1) <= 1:
+    if shortest == 3 and _short_typo(qc, rc):
         return Level.FUZZY
     # "Jean" for Jean-Pierre, "Marie" for Anne-Marie: plausible, but father Jean / son
     # Jean-Pierre exist, so this is weaker evidence than an alias.
@@ -124,23 +146,26 @@ def compare_first(query: str, record: str) -> Level:
     return Level.DIFFER
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=65_536)
 def _compare_one_last(query: str, record: str) -> Level:
     if query == record:
         return Level.EXACT
-    qk, rk = last_name_keys(query), last_name_keys(record)
-    q_core, r_core = qk[1] if len(qk) > 1 else qk[0], rk[1] if len(rk) > 1 else rk[0]
-    if qk[0] == rk[0] or q_core == r_core or qk[0] == r_core or q_core == rk[0]:
-        return Level.EXACT
+    q_whole, q_core, q_words = surname_forms(query)
+    r_whole, r_core, r_words = surname_forms(record)
+    if q_whole in (r_whole, r_core) or q_core in (r_whole, r_core):
+        return Level.EXACT  # "de La Fontaine", "Delafontaine", "La Fontaine", "Fontaine"
     if is_initials(query) or is_initials(record):
         qi, ri = query[0], record[0]
         ok = qi == ri or qi == r_core[0] or q_core[0] == ri
         return Level.INITIAL if ok else Level.INITIAL_DIFFER
     # Double-barrelled: "Dupont" for "Dupont-Martin" (or the other way round).
-    if q_core in rk[1:] or r_core in qk[1:]:
+    if q_core in r_words or r_core in q_words:
         return Level.FUZZY
-    a, b = qk[0], rk[0]
-    if min(len(a), len(b)) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1:
+    a, b = q_whole, r_whole
+    shortest = min(len(a), len(b))
+    if shortest >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1:
+        return Level.FUZZY
+    if shortest == 3 and _short_typo(a, b):  # "Ran" for Ryan
         return Level.FUZZY
     pa = phonetic(q_core)
     if len(pa) >= 3 and pa == phonetic(r_core) and a[0] == b[0]:
@@ -148,30 +173,19 @@ def _compare_one_last(query: str, record: str) -> Level:
     return Level.DIFFER
 
 
-_LAST_ORDER = (
-    Level.EXACT,
-    Level.FUZZY,
-    Level.INITIAL,
-    Level.INITIAL_DIFFER,
-    Level.DIFFER,
-    Level.MISSING,
-)
-
-
 def compare_last(queries: tuple[str, ...], last: str, birth: str) -> tuple[Level, str]:
     """Best level between the query's surnames (usage and/or birth name, in any role) and the
     record's last and birth names; also returns the record name that matched (for frequencies).
     """
-    best, matched = Level.MISSING, ""
-    if not queries:
-        return best, matched
+    # Level values rank EXACT < FUZZY < INITIAL < INITIAL_DIFFER < DIFFER; MISSING is worst.
+    best, rank, matched = Level.MISSING, 99, ""
     for record in (last, birth):
         if not record:
             continue
         for query in queries:
             level = _compare_one_last(query, record)
-            if _LAST_ORDER.index(level) < _LAST_ORDER.index(best):
-                best, matched = level, record
+            if level < rank:
+                best, rank, matched = level, int(level), record
                 if level is Level.EXACT:
                     return best, matched
     return best, matched
@@ -212,13 +226,11 @@ def _words(text: str) -> list[_Word]:
                 continue
             letters = [c for c in piece if c.isalpha()]
             parts = key.split()
-            initial = len(letters) == 1 or (
-                all(len(p) == 1 for p in parts) and len(parts) > 1
-            )
+            initial = len(letters) == 1 or (all(len(p) == 1 for p in parts) and len(parts) > 1)
             # "JP", "JC", "MC": two or three capitals without a vowel are initials, not a name.
-            if not initial and 2 <= len(letters) <= 3 and piece.isupper() and "." not in piece:
-                if not _VOWELS & set(key):
-                    initial, key = True, " ".join(key)
+            short_caps = 2 <= len(letters) <= 3 and piece.isupper() and "." not in piece
+            if not initial and short_caps and not _VOWELS & set(key):
+                initial, key = True, " ".join(key)
             upper = len(letters) >= 2 and not initial and all(c.isupper() for c in letters)
             text = piece if initial else piece.strip(".")
             words.append(_Word(text, key, upper, initial))
@@ -250,6 +262,8 @@ class _Parsed:
     comma: int  # number of words before the comma, or -1
     generation: str
     gender: str  # "F" / "M" from a civility, "" when none or both ("M. et Mme")
+    m_initial: bool  # began with "M." / "M", which may be an initial rather than Monsieur
+    civility: bool  # a civility was stripped: the rest may well be a surname alone
 
 
 def _parse(name: str) -> _Parsed:
@@ -263,6 +277,7 @@ def _parse(name: str) -> _Parsed:
     words = _glue_particles(_words(text))
     stripped = 0
     genders = set()
+    m_initial = len(words) > 1 and words[0].key == "m"
     while len(words) > 1 and (words[0].key in CIVILITIES or words[0].key in _JOINERS):
         if words[0].key in _FEMALE_CIVILITIES:
             genders.add("F")
@@ -287,7 +302,7 @@ def _parse(name: str) -> _Parsed:
     if comma > len(main):
         comma = -1
     gender = genders.pop() if len(genders) == 1 else ""
-    return _Parsed(main, other, comma, generation, gender)
+    return _Parsed(main, other, comma, generation, gender, m_initial, stripped > 0)
 
 
 def _side(words: list[_Word]) -> str:
@@ -334,7 +349,14 @@ def interpretations(name: str) -> NameReadings:
     for first_words, last_words in _splits(parsed):
         last = _side(last_words) if last_words else ""
         lasts = tuple(x for x in (last, other) if x)
-        seen.setdefault(Interpretation(_side(first_words) if first_words else "", lasts))
+        first = _side(first_words) if first_words else ""
+        seen.setdefault(Interpretation(first, lasts))
+        if parsed.m_initial and not first and lasts:
+            seen.setdefault(Interpretation("m", lasts))  # "M. Dupont" may be Marie Dupont
+    if parsed.civility and 1 < len(parsed.main) <= 4 and parsed.comma < 0:
+        # "Mr de Jode Vastraedsd", "Mme Le Gall Kerhervé": a civility then a long surname.
+        whole = _side(parsed.main)
+        seen.setdefault(Interpretation("", tuple(x for x in (whole, other) if x)))
     if not seen and other:
         seen[Interpretation("", (other,))] = None
     return NameReadings(tuple(seen), parsed.generation, parsed.gender)

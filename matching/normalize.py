@@ -49,7 +49,7 @@ def _build_fold_table() -> dict[int, str | None]:
 _FOLD = _build_fold_table()
 
 
-@lru_cache(maxsize=131_072)  # names repeat endlessly; translate() is slow per character
+@lru_cache(maxsize=65_536)  # names repeat endlessly; translate() is slow per character
 def fold(text: str) -> str:
     """Lower-case, strip accents, turn punctuation into spaces and collapse whitespace.
 
@@ -110,13 +110,13 @@ def normalize_phone(raw: str, region: str = "FR") -> str | None:
     # Fast path for the shapes French registers are full of (phonenumbers costs ~80 µs a
     # call). Overseas numbers need no validation to get their country code: it follows from
     # the prefix alone.
-    if region in _FRENCH_PLAN and len(compact) == 10 and compact[0] == "0" and compact.isdigit():
-        if compact[1] != "0":
-            return "+" + _OVERSEAS.get(compact[1:4], "33") + compact[1:]
-    elif len(compact) == 12 and compact.startswith("+33") and compact[1:].isdigit():
-        if compact[3] != "0":
-            # "+33 692…" is how people abroad wrongly write a Réunion mobile.
-            return "+" + _OVERSEAS.get(compact[3:6], "33") + compact[3:]
+    national = len(compact) == 10 and compact[0] == "0" and compact[1] != "0"
+    if region in _FRENCH_PLAN and national and compact.isdigit():
+        return "+" + _OVERSEAS.get(compact[1:4], "33") + compact[1:]
+    international = len(compact) == 12 and compact.startswith("+33") and compact[3] != "0"
+    if international and compact[1:].isdigit():
+        # "+33 692…" is how people abroad wrongly write a Réunion mobile.
+        return "+" + _OVERSEAS.get(compact[3:6], "33") + compact[3:]
     try:
         num = phonenumbers.parse(compact, region)
     except phonenumbers.NumberParseException:

@@ -12,6 +12,7 @@ Two tools, both applied to folded, space-free name keys (``"dupont"``, ``"delafo
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = ["deletions", "phonetic"]
 
@@ -49,6 +50,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _VOWELS_AFTER_FIRST = re.compile(r"(?<=.)[aeiou]")
 
 
+@lru_cache(maxsize=65_536)
 def phonetic(key: str) -> str:
     """French phonetic code of a folded name key: ``phonetic("dupond") == phonetic("dupont")``.
 

@@ -17,20 +17,25 @@ lower the score by construction, without a separate margin rule.
 
 Frequencies. u for an exact first or last name is the name's frequency in the register
 (term-frequency adjustment: "Martin" agreeing is weaker than "Kerguelen" agreeing), estimated
-as count / max(N, MIN_POPULATION) and floored; u for an exact street address is the number of
-register people living there over N (a household of four makes it four times weaker); u for a
-postcode is its share of the register (in one town everybody shares a few postcodes).
-Identifiers: u = IDENT_FOREIGN_RATE / N, i.e. a message from someone else carries a phone,
-e-mail or handle held by one given citizen with total probability IDENT_FOREIGN_RATE across the
-register (relatives writing from the family phone, recycled numbers). N cancels: a unique
-phone alone gives P_KNOWN·m / (P_KNOWN·m + (1-P_KNOWN)·IDENT_FOREIGN_RATE) ≈ 0.997.
+as count / max(N, MIN_POPULATION) and floored; u for an exact street address is a household's
+size over N; u for a postcode is its share of the register (in one town everybody shares a few
+postcodes). Identifiers: u = IDENT_FOREIGN_RATE / N, i.e. a message from someone else carries
+a phone, e-mail or handle held by one given citizen with total probability IDENT_FOREIGN_RATE
+across the register (relatives writing from the family phone, recycled numbers). N cancels: a
+unique mobile alone gives P_KNOWN·m / (P_KNOWN·m + (1-P_KNOWN)·IDENT_FOREIGN_RATE) ≈ 0.997.
 
-Thresholds. ``link_threshold`` 0.99 means "at most 1 % of such links are wrong according to
-the model"; the benchmark (bench/matching.py) prints, per score bin, the share of top
-candidates that are the true citizen, which is how the constants below were checked: the
-observed precision in each bin must be at least the bin's lower edge. Because the model
-assumes independent fields, it is over-confident where fields are correlated; the hard rules
-(``caps``) cover the cases where that matters for privacy:
+Thresholds. The score is this posterior, so ``link_threshold`` = 0.99 reads "the model puts at
+most 1 % on anybody else, newcomer included", and the margin rule is implied (a runner-up can
+hold at most 1 %). ``review_threshold`` = 0.3 is compared with the probability that the sender
+is *one of* the candidates (the sum of their scores): forty homonymous Marie Martins share the
+mass and together can still make a review, while one weak candidate makes a "new".
+
+Calibration is checked by the benchmark (bench/matching.py): per score bin, the share of top
+candidates that are the sender must be at least the bin's lower edge; at 10,000, 200,000 and
+1,000,000 citizens every linkable candidate scoring >= 0.99 was the sender (also over 20,000
+queries at 200,000 citizens, three seeds). The model assumes independent fields, which
+households and homonyms violate, so it is over-confident exactly where privacy is at stake;
+hard rules cap a candidate's score at ``link_threshold - 0.01`` (its ``explain()`` says why):
 
 * name-only evidence (no identifier, no birth date agreeing) never links, whatever the score:
   name + address (father and son) or name + postcode are not enough;
@@ -38,7 +43,8 @@ assumes independent fields, it is over-confident where fields are correlated; th
 * an identifier held by the candidate but given with a clearly different name (a relative
   writing, a recycled number; "Mme Dupont" for Roger Dupont) is a review;
 * a fixed line (01-05, 09, overseas fixed ranges) rings for a household: it links only with a
-  first name (or the birth date) that agrees;
+  first name (or the birth date) that agrees; Marie for Marine does not (both are real names:
+  a typo on a personal mobile, perhaps a sister on the home phone);
 * without an identifier, a link needs first name, last name and birth date agreeing, with at
   most one typo among name, birth date and street address.
 """
@@ -76,6 +82,7 @@ class Level(IntEnum):
     INITIAL = 6  # only an initial was given, and it agrees
     INITIAL_DIFFER = 7
     DIFFER = 8
+    SIMILAR = 9  # first names one letter apart but both real names (Marie / Marine)
 
 
 P_KNOWN = 0.5  # share of messages that come from someone already in the register
@@ -90,13 +97,20 @@ def _bits(m: float, u: float) -> float:
 
 # First name. m sums to 1 over the levels a full first name can show.
 _FIRST_M = {
-    Level.EXACT: 0.86,
+    Level.EXACT: 0.85,
     Level.ALIAS: 0.05,
     Level.FUZZY: 0.04,
+    Level.SIMILAR: 0.01,
     Level.PARTIAL: 0.02,
     Level.DIFFER: 0.03,
 }
-_FIRST_U = {Level.ALIAS: 0.002, Level.FUZZY: 0.002, Level.PARTIAL: 0.005, Level.DIFFER: 0.98}
+_FIRST_U = {
+    Level.ALIAS: 0.002,
+    Level.FUZZY: 0.002,
+    Level.SIMILAR: 0.01,
+    Level.PARTIAL: 0.005,
+    Level.DIFFER: 0.97,
+}
 _FIRST_U_MIN = 2e-4  # no first name is rarer than this among the people who write to us
 # Initial only ("J. Dupont"): agrees for the true person, for 1 in ~13 others.
 _INITIAL_BITS = _bits(0.97, 0.075)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA
 
 from matching.fields import Fields, dob_close
-from matching.lexicon import first_name_gender
+from matching.lexicon import COMMON_FIRST, first_name_gender
 from matching.names import compare_first, compare_last
 from matching.score import (
     Level,
@@ -23,7 +23,7 @@ from matching.score import (
     prior_bits,
     street_bits,
 )
-from matching.store import Rec, Store, get
+from matching.store import Rec, Store
 
 __all__ = [
     "EMAIL",
@@ -41,6 +41,7 @@ PHONE, EMAIL, HANDLE, HOUSEHOLD_LINE = 1, 2, 4, 8
 
 _NAME_AGREES = (Level.EXACT, Level.ALIAS, Level.FUZZY)
 _DIFFERS = (Level.DIFFER, Level.INITIAL_DIFFER)
+_ESTABLISHED = 5  # register holders that make a first name a real name, not a typo
 _FIRST_KNOWN = (Level.EXACT, Level.ALIAS, Level.FUZZY, Level.PARTIAL)
 
 
@@ -64,21 +65,40 @@ class Context:
         self.n = len(store.recs)
         self.prior = prior_bits(self.n)
         self.has_ident = bool(q.phones or q.emails or q.handles)
-        self.first_memo: list[dict[tuple[str, str], tuple[Level, float]]] = [
-            {} for _ in q.readings
-        ]
-        self.last_memo: list[dict[tuple[str, str], tuple[Level, float]]] = [
-            {} for _ in q.readings
-        ]
+        self.name_memo: dict[tuple[str, str, str, str], tuple[float, Level, Level]] = {}
+        self.first_memo: list[dict[tuple[str, str], tuple[Level, float]]] = [{} for _ in q.readings]
+        self.last_memo: list[dict[tuple[str, str], tuple[Level, float]]] = [{} for _ in q.readings]
         self.dob_memo: dict[int, Level] = {}
         self.street_memo: dict[tuple[str, str], tuple[Level, float]] = {}
+        self.place_memo: dict[str, tuple[Level, float]] = {}
+
+    def name(self, rec: Rec) -> tuple[float, Level, Level]:
+        """Best (bits, first level, last level) over the query's readings of its name."""
+        key = (rec.first, rec.gen, rec.last, rec.birth)
+        found = self.name_memo.get(key)
+        if found is None:
+            found = (0.0, Level.MISSING, Level.MISSING)
+            best = float("-inf")
+            for i in range(len(self.q.readings)):
+                fl, fb = self.first(i, rec)
+                ll, lb = self.last(i, rec)
+                if fb + lb > best:
+                    best = fb + lb
+                    found = (best, fl, ll)
+            self.name_memo[key] = found
+        return found
 
     def first(self, i: int, rec: Rec) -> tuple[Level, float]:
         memo = self.first_memo[i]
         key = (rec.first, rec.gen)
         found = memo.get(key)
         if found is None:
-            level = compare_first(self.q.readings[i].first, rec.first)
+            query = self.q.readings[i].first
+            level = compare_first(query, rec.first)
+            if level is Level.FUZZY and self._real_name(query) and self._real_name(rec.first):
+                # Marie / Marine, Louis / Louise: a typo on a personal phone, but possibly
+                # another person at the same address or birth date.
+                level = Level.SIMILAR
             if level in (Level.MISSING, Level.INITIAL) and self.q.gender:
                 # "Mme Dupont" is not Roger Dupont.
                 gender = first_name_gender(rec.first)
@@ -91,6 +111,10 @@ class Context:
             count = self.store.first_count.get(rec.first, 0)
             found = memo[key] = (level, first_bits(level, count, self.n))
         return found
+
+    def _real_name(self, first: str) -> bool:
+        """Whether a first name is an established name rather than possibly a typo."""
+        return first in COMMON_FIRST or self.store.first_count.get(first, 0) >= _ESTABLISHED
 
     def last(self, i: int, rec: Rec) -> tuple[Level, float]:
         memo = self.last_memo[i]
@@ -124,10 +148,14 @@ class Context:
         return found
 
     def place(self, rec: Rec) -> tuple[Level, float]:
+        found = self.place_memo.get(rec.place)
+        if found is None:
+            found = self.place_memo[rec.place] = self._place(rec.place)
+        return found
+
+    def _place(self, place: str) -> tuple[Level, float]:
         q = self.q
-        if not rec.place:
-            return Level.MISSING, 0.0
-        pc, _, city = rec.place.partition("|")
+        pc, _, city = place.partition("|")
         if q.postcode and pc:
             level = Level.EXACT if q.postcode == pc else Level.DIFFER
             count = self.store.place_count.get(pc, 0)
@@ -181,20 +209,15 @@ def score_candidate(ctx: Context, rec: Rec, hit: int) -> Scored:
     elif ctx.has_ident:
         bits += ident_bits(0, False, True, ctx.n)
 
-    first_level = last_level = Level.MISSING
-    if q.readings:
-        best = float("-inf")
-        for i in range(len(q.readings)):
-            fl, fb = ctx.first(i, rec)
-            ll, lb = ctx.last(i, rec)
-            if fb + lb > best:
-                best, first_level, last_level = fb + lb, fl, ll
-        bits += best
-
+    name_bits, first_level, last_level = ctx.name(rec)
+    bits += name_bits
     dob_level = ctx.dob(rec) if q.dob else Level.MISSING
     bits += dob_bits(dob_level)
     street_level, street = ctx.street(rec)
-    bits += street if street_level is not Level.MISSING else ctx.place(rec)[1]
+    if street_level is not Level.MISSING:
+        bits += street
+    elif rec.place:
+        bits += ctx.place(rec)[1]
     cap = _cap(hit, first_level, last_level, dob_level, street_level)
     return Scored(rec, bits, (first_level, last_level, dob_level, street_level), cap)
 
@@ -204,7 +227,7 @@ def explain_levels(ctx: Context, s: Scored, hit: int) -> tuple[Level, ...]:
     q, rec = ctx.q, s.rec
     return (
         *s.levels,
-        ctx.place(rec)[0],
+        ctx.place(rec)[0] if rec.place else Level.MISSING,
         _ident_level(EMAIL, hit, bool(q.emails), rec, str),
         _ident_level(PHONE | HOUSEHOLD_LINE, hit, bool(q.phones), rec, int),
         _ident_level(HANDLE, hit, bool(q.handles), rec, None),
