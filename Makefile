@@ -27,3 +27,4 @@ test: $(BIN)/guichet
 
 bench: $(BIN)/guichet
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/matching.py

@@ -15,12 +15,18 @@ from gateway import metrics
 from gateway.db import Database
 from gateway.models import JournalItem, JournalStatus
 from gateway.settings import Settings
-from inbox import api, web
+from inbox import api, citizens_api, web
 from inbox.models import Ticket
+from inbox.registry import CitizenRegistry
 from inbox.services import CLAIMABLE
 
 
-def create_app(settings: Settings, db: Database, wake: threading.Event | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    db: Database,
+    wake: threading.Event | None = None,
+    registry: CitizenRegistry | None = None,
+) -> FastAPI:
     app = FastAPI(
         title="Guichet",
         version="0.1.0",
@@ -29,6 +35,10 @@ def create_app(settings: Settings, db: Database, wake: threading.Event | None = 
     app.state.settings = settings
     app.state.db = db
     app.state.wake = wake or threading.Event()
+    if registry is None:
+        registry = CitizenRegistry(db, settings.matching)
+        registry.refresh()
+    app.state.registry = registry
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key.get_secret_value(),
@@ -38,6 +48,7 @@ def create_app(settings: Settings, db: Database, wake: threading.Event | None = 
         max_age=12 * 3600,
     )
     app.include_router(api.router)
+    app.include_router(citizens_api.router)
     app.include_router(web.router)
 
     def depths() -> dict[str, int]:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections import Counter
+from pathlib import Path
 
 import click
 from sqlmodel import select
 
 from gateway import migrate
 from gateway.db import Database
+from gateway.register import RegisterRow, RowError, read_register
 from gateway.settings import Settings, get_settings
 from inbox.auth import hash_password, issue_token
+from inbox.citizens import upsert_register_rows
 from inbox.models import Agent, Role, Team
 
 
@@ -31,6 +35,9 @@ def _db(settings: Settings) -> Database:
     db = Database(settings.database_url)
     migrate.upgrade(db.engine)
     return db
+
+
+IMPORT_BATCH = 500
 
 
 @click.group()
@@ -125,3 +132,40 @@ def agents_token(email: str) -> None:
             raise click.ClickException(f"no agent {email}")
         token = issue_token(session, agent)
     click.echo(token)
+
+
+@main.group()
+def citizens() -> None:
+    """Citizen records."""
+
+
+@citizens.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def citizens_import(path: Path) -> None:
+    """Load an existing register (CSV: external_id, first_name, last_name, birth_name,
+    birth_date, email, phone, address, postcode, city). Idempotent on external_id; bad rows are
+    reported with their line number and skipped. Exits 1 if any row was rejected."""
+    settings = get_settings()
+    try:
+        rows = list(read_register(path.read_bytes(), settings.matching.default_region))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    database = _db(settings)
+    outcome: Counter[str] = Counter()
+    errors = [r for r in rows if isinstance(r, RowError)]
+    good = [r for r in rows if isinstance(r, RegisterRow)]
+    with click.progressbar(length=len(good), label="Import", file=sys.stderr) as bar:
+        for start in range(0, len(good), IMPORT_BATCH):
+            batch = good[start : start + IMPORT_BATCH]
+            with database.write() as session:
+                outcome += upsert_register_rows(session, batch)
+            bar.update(len(batch))
+    for error in errors:
+        click.echo(f"line {error.line}: {error.reason}", err=True)
+    click.echo(
+        f"{len(rows)} rows: {outcome['created']} created, {outcome['updated']} updated, "
+        f"{outcome['unchanged']} unchanged, {len(errors)} rejected"
+    )
+    database.dispose()
+    if errors:
+        sys.exit(1)

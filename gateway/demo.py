@@ -22,10 +22,13 @@ from aiosmtpd.controller import Controller
 from gateway import migrate
 from gateway.db import Database
 from gateway.demo_data import CITIZENS, DEMO_DOMAIN, demo_messages
+from gateway.register import RegisterRow
 from gateway.server import serve
 from gateway.settings import RelaySettings, Settings, SmtpSettings, get_settings
 from inbox.auth import hash_password
-from inbox.models import Agent, Citizen, ContactPoint, Role, Team
+from inbox.citizens import upsert_register_rows
+from inbox.models import Agent, Role, Team
+from matching import normalize_phone
 
 AGENTS = (
     ("admin@mairie.example", "Alice Administratrice", Role.admin, None),
@@ -75,20 +78,24 @@ def seed(db: Database) -> list[tuple[str, str, str]]:
                 )
             )
             credentials.append((email, role.value, password))
-        for c in CITIZENS:
-            citizen = Citizen(
+        # The register goes in the way a town hall's own does: `guichet citizens import`'s code.
+        rows = [
+            RegisterRow(
+                line=n,
+                external_id=f"DEMO-{n:03d}",
                 first_name=c.first_name,
                 last_name=c.last_name,
                 birth_name=c.birth_name,
-                display_name=f"{c.first_name} {c.last_name}",
                 birth_date=c.birth_date,
+                emails=(c.email,),
+                phones=tuple(filter(None, [normalize_phone(c.phone)])),
                 address=c.address,
                 postcode=c.postcode,
                 city=c.city,
             )
-            session.add(citizen)
-            session.flush()
-            session.add(ContactPoint(citizen_id=citizen.id or 0, kind="email", value=c.email))
+            for n, c in enumerate(CITIZENS, start=1)
+        ]
+        upsert_register_rows(session, rows)
     return credentials
 
 

@@ -26,7 +26,8 @@ from gateway.db import Database
 from gateway.journal import Journal
 from gateway.outbox import Outbox
 from gateway.settings import Settings
-from gateway.worker import Pipeline, run_loop, yielding
+from gateway.worker import Pipeline, every, run_loop, yielding
+from inbox.registry import CitizenRegistry
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 30.0
@@ -65,8 +66,14 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
     wake, outbox_wake = threading.Event(), threading.Event()
     journal = Journal(db, on_commit=wake)
     journal.start()
-    pipeline, outbox = Pipeline(db, settings, on_done=outbox_wake.set), Outbox(db, settings)
+    registry = CitizenRegistry(db, settings.matching)
+    registry.refresh()  # the whole register, before the first message is matched
+    pipeline = Pipeline(db, settings, registry, on_done=outbox_wake.set)
+    outbox = Outbox(db, settings)
     background = _Background()
+    background.spawn(
+        "registry", every, registry.refresh, settings.matching.refresh_seconds, background.stop
+    )
     # SQLite has one writer: more than one worker would only queue on its lock. Zero workers makes
     # an intake-only process (another process runs the pipeline on the shared database).
     workers = min(settings.pipeline.workers, 1) if db.is_sqlite else settings.pipeline.workers
@@ -94,7 +101,7 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
         host=host,
         port=smtp_port,
     )
-    app = create_app(settings, db, wake)
+    app = create_app(settings, db, wake, registry)
     http = _Uvicorn(
         uvicorn.Config(app, host=host, port=http_port, log_level="warning", access_log=False)
     )

@@ -51,6 +51,13 @@ class AckSettings(BaseModel):
     max_per_sender_per_hour: int = 3
 
 
+class MatchingSettings(BaseModel):
+    link_threshold: float = 0.99
+    review_threshold: float = 0.3
+    default_region: str = "FR"
+    refresh_seconds: float = 0.5
+
+
 class PipelineSettings(BaseModel):
     workers: int = 2
     max_attempts: int = 5
@@ -126,6 +133,7 @@ class Settings(BaseSettings):
     relay: RelaySettings = RelaySettings()
     ack: AckSettings = AckSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    matching: MatchingSettings = MatchingSettings()
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

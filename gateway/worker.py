@@ -25,16 +25,22 @@ from gateway.pipeline import run_stages
 from gateway.pipeline.context import Context
 from gateway.settings import Settings
 from inbox.models import utcnow
+from inbox.registry import CitizenRegistry
 
 log = logging.getLogger(__name__)
 
 
 class Pipeline:
     def __init__(
-        self, db: Database, settings: Settings, on_done: Callable[[], None] = lambda: None
+        self,
+        db: Database,
+        settings: Settings,
+        registry: CitizenRegistry,
+        on_done: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.settings = settings
+        self.registry = registry
         self.blobs = BlobStore(settings.blob_dir)
         self.on_done = on_done  # wakes the outbox: an item may have queued an acknowledgement
 
@@ -47,16 +53,20 @@ class Pipeline:
                 if item is None:
                     return False
                 item_id = item.id
-                self._process(session, item)
+                changed = self._process(session, item)
         except Exception as exc:
             if item_id is None:
                 raise
             self._record_failure(item_id, exc)
             return True
+        if changed is not None:  # committed: this process matches against it at once
+            with self.db.read() as session:
+                self.registry.load(session, ids=[changed])
         self.on_done()
         return True
 
-    def _process(self, session: Session, item: JournalItem) -> None:
+    def _process(self, session: Session, item: JournalItem) -> int | None:
+        """Run the stages; return the id of a citizen record they created or changed."""
         try:
             msg = channels.normalize(item.channel, item.raw, item.envelope)
         except ParseError as exc:
@@ -65,8 +75,15 @@ class Pipeline:
             item.processed_at = utcnow()
             metrics.MESSAGES_PROCESSED.labels("quarantined").inc()
             log.info("journal item %s quarantined: %s", item.id, exc)
-            return
-        ctx = Context(session=session, settings=self.settings, blobs=self.blobs, item=item, msg=msg)
+            return None
+        ctx = Context(
+            session=session,
+            settings=self.settings,
+            blobs=self.blobs,
+            item=item,
+            msg=msg,
+            registry=self.registry,
+        )
         run_stages(ctx)
         item.status = JournalStatus.duplicate if ctx.stopped else JournalStatus.done
         item.ticket_id = ctx.ticket.id if ctx.ticket else None
@@ -74,6 +91,7 @@ class Pipeline:
         item.error = ""
         metrics.MESSAGES_PROCESSED.labels(item.status).inc()
         metrics.PIPELINE_SECONDS.observe((item.processed_at - item.received_at).total_seconds())
+        return ctx.citizen.id if ctx.citizen and ctx.citizen_changed else None
 
     def _record_failure(self, item_id: int, exc: Exception) -> None:
         # Exception text may quote personal data: it goes to the database (supervisors only),
@@ -122,3 +140,12 @@ def yielding(step: Callable[[], bool], journal: Journal, share: float) -> Callab
         return busy
 
     return step_politely
+
+
+def every(step: Callable[[], None], seconds: float, stop: threading.Event) -> None:
+    """Call ``step`` every ``seconds`` until ``stop`` is set, surviving its errors."""
+    while not stop.wait(seconds):
+        try:
+            step()
+        except Exception as exc:
+            log.error("periodic task error: %s", type(exc).__name__)

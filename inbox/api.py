@@ -42,7 +42,7 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def _load_ticket(session: Session, ticket_key: str) -> Ticket:
+def load_ticket(session: Session, ticket_key: str) -> Ticket:
     """A ticket by numeric id or by public reference."""
     if ticket_key.isdigit():
         ticket = session.get(Ticket, int(ticket_key))
@@ -178,7 +178,7 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
 @router.get("/tickets/{ticket_key}", response_model=TicketDetail)
 def ticket_detail(ticket_key: str, agent: CurrentAgent, db: Db) -> TicketDetail:
     with db.read() as session:
-        return _detail(session, _load_ticket(session, ticket_key))
+        return _detail(session, load_ticket(session, ticket_key))
 
 
 @router.post(
@@ -195,7 +195,7 @@ def queue_next(agent: CurrentAgent, db: Db) -> Ticket | Response:
 @router.post("/tickets/{ticket_key}/assign", response_model=TicketPublic)
 def assign_ticket(ticket_key: str, body: AssignIn, actor: SupervisorOnly, db: Db) -> Ticket:
     with db.write() as session:
-        ticket = _load_ticket(session, ticket_key)
+        ticket = load_ticket(session, ticket_key)
         target = session.get(Agent, body.agent_id) if body.agent_id is not None else None
         if body.agent_id is not None and (target is None or not target.active):
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "No such active agent")
@@ -208,7 +208,7 @@ def reply_ticket(
     ticket_key: str, body: ReplyIn, agent: CurrentAgent, db: Db, settings: SettingsDep
 ) -> MessagePublic:
     with db.write() as session:
-        ticket = _load_ticket(session, ticket_key)
+        ticket = load_ticket(session, ticket_key)
         _ensure_may_act(agent, ticket)
         try:
             out = services.reply(session, settings, agent, ticket, body.text, body.status)
@@ -222,7 +222,7 @@ def reply_ticket(
 @router.post("/tickets/{ticket_key}/notes", response_model=MessagePublic, status_code=201)
 def note_ticket(ticket_key: str, body: NoteIn, agent: CurrentAgent, db: Db) -> MessagePublic:
     with db.write() as session:
-        ticket = _load_ticket(session, ticket_key)
+        ticket = load_ticket(session, ticket_key)
         note = services.add_note(session, agent, ticket, body.text)
         return MessagePublic.model_validate(note, from_attributes=True)
 
@@ -230,7 +230,7 @@ def note_ticket(ticket_key: str, body: NoteIn, agent: CurrentAgent, db: Db) -> M
 @router.post("/tickets/{ticket_key}/status", response_model=TicketPublic)
 def status_ticket(ticket_key: str, body: StatusIn, agent: CurrentAgent, db: Db) -> Ticket:
     with db.write() as session:
-        ticket = _load_ticket(session, ticket_key)
+        ticket = load_ticket(session, ticket_key)
         _ensure_may_act(agent, ticket)
         services.set_status(session, agent, ticket, body.status)
         return ticket
@@ -239,7 +239,7 @@ def status_ticket(ticket_key: str, body: StatusIn, agent: CurrentAgent, db: Db) 
 @router.get("/tickets/{ticket_key}/audit", response_model=list[AuditPublic])
 def ticket_audit(ticket_key: str, actor: SupervisorOnly, db: Db) -> list[AuditEvent]:
     with db.read() as session:
-        ticket = _load_ticket(session, ticket_key)
+        ticket = load_ticket(session, ticket_key)
         return list(
             session.exec(
                 select(AuditEvent)

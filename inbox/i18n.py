@@ -41,9 +41,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "status_waiting_citizen": {"fr": "En attente de l'usager", "en": "Waiting for citizen"},
     "status_resolved": {"fr": "Résolu", "en": "Resolved"},
     "status_closed": {"fr": "Clos", "en": "Closed"},
-    "reason_sender_shared": {
-        "fr": "adresse partagée par plusieurs usagers",
-        "en": "address shared by several citizens",
+    "reason_citizen_uncertain": {
+        "fr": "usager incertain : à confirmer parmi les candidats",
+        "en": "uncertain citizen: confirm among the candidates",
     },
     "reason_reference_other_sender": {
         "fr": "référence d'un autre dossier citée par un autre expéditeur",

@@ -95,6 +95,19 @@ class ContactPoint(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class CitizenMerge(SQLModel, table=True):
+    """One merge of ``merged_id`` into ``survivor_id``, with what moved, so it can be undone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    survivor_id: int = Field(foreign_key="citizen.id", index=True)
+    merged_id: int = Field(foreign_key="citizen.id", index=True)
+    ticket_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    contact_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    actor_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    at: datetime = Field(default_factory=utcnow)
+    undone_at: datetime | None = None
+
+
 class Ticket(SQLModel, table=True):
     __table_args__ = (Index("ix_ticket_queue", "assignee_id", "status", "priority", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -108,6 +121,12 @@ class Ticket(SQLModel, table=True):
     assignee_id: int | None = Field(default=None, foreign_key="agent.id")
     needs_review: bool = False
     review_reason: str = Field(default="", max_length=300)
+    # The matcher's view when the ticket was opened: its best score and, for a review, the
+    # candidates an agent chooses from ([{"citizen_id": 3, "score": 0.82}, ...]).
+    match_score: float | None = None
+    match_candidates: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     related_ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     due_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -127,6 +146,7 @@ class Message(SQLModel, table=True):
     # channel + external id + sender: the same delivery twice is one message.
     dedupe_key: str | None = Field(default=None, unique=True, max_length=64)
     sender: str = Field(default="", max_length=254)
+    sender_name: str = Field(default="", max_length=200)
     subject: str = Field(default="", max_length=998)
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

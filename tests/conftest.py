@@ -38,8 +38,8 @@ def db(settings: Settings) -> Iterator[Database]:
 
 
 @pytest.fixture
-def client(settings: Settings, db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db)) as c:
+def client(settings: Settings, db: Database, intake: Intake) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, db, registry=intake.registry)) as c:
         yield c
 
 
@@ -63,10 +63,12 @@ class Intake:
 
     def __init__(self, db: Database, settings: Settings) -> None:
         from gateway.worker import Pipeline
+        from inbox.registry import CitizenRegistry
 
         self.db = db
         self.settings = settings
-        self.pipeline = Pipeline(db, settings)
+        self.registry = CitizenRegistry(db, settings.matching)
+        self.pipeline = Pipeline(db, settings, self.registry)
 
     def __call__(
         self, raw: bytes, mail_from: str = "", rcpt: str = "contact@mairie.example"
@@ -80,6 +82,7 @@ class Intake:
             session.add(item)
             session.flush()
             item_id = item.id or 0
+        self.registry.refresh()  # what the refresh loop of `serve` does twice a second
         while self.pipeline.process_one():
             pass
         return item_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import Session
 
@@ -11,6 +12,7 @@ from gateway.blobs import BlobStore
 from gateway.models import JournalItem
 from gateway.settings import Settings
 from inbox.models import Citizen, Message, Ticket
+from inbox.registry import CitizenRegistry
 
 
 @dataclass
@@ -20,12 +22,15 @@ class Context:
     blobs: BlobStore
     item: JournalItem
     msg: InboundMessage
+    registry: CitizenRegistry
     dedupe_key: str = ""
     stopped: bool = False  # set by a stage that finished the item early (a duplicate)
     claimed_ticket: Ticket | None = None  # the ticket the message says it belongs to
     claimed_by: str = ""  # "references" or "subject"
     citizen: Citizen | None = None
-    citizen_candidates: list[int] = field(default_factory=list)
+    citizen_changed: bool = False  # created, or a contact point added: re-index after commit
+    match_score: float | None = None
+    citizen_candidates: list[dict[str, Any]] = field(default_factory=list)
     ticket: Ticket | None = None
     ticket_created: bool = False
     message: Message | None = None

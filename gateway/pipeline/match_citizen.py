@@ -1,38 +1,43 @@
-"""Stage 3: attach the message to a citizen record.
+"""Stage 3: attach the message to a citizen record with the matcher.
 
-For now an exact match on the normalized sender address (the fuzzy matcher replaces this stage).
-An address shared by several citizens (a household) links nobody: the ticket goes to review.
+``link`` attaches (and records a new contact point on her record), ``review`` leaves the ticket
+without a citizen, flagged with its candidates for an agent to confirm, ``new`` creates a
+citizen. The index may lag other processes by up to a second; before creating anyone we ask
+the database who holds this sender's address, so a second message from a new sender never makes
+a second citizen.
 """
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
+from channels.base import InboundMessage
 from gateway.db import serialize_on
 from gateway.pipeline.context import Context
-from inbox.models import Citizen, ContactPoint
+from inbox.models import Citizen, ContactPoint, utcnow
+from matching import Identity, Match, parse_display_name
 
-CONTACT_KIND = {"email": "email"}
-
-
-def split_name(display: str) -> tuple[str, str]:
-    """Best guess of (first, last) from a display name such as "Marie Dupont" or "DUPONT Marie"."""
-    parts = display.replace(",", " ").split()
-    if len(parts) < 2:
-        return "", display.strip()
-    upper = [p for p in parts if p.isupper() and len(p) > 1]
-    if upper and len(upper) < len(parts):
-        return " ".join(p for p in parts if p not in upper), " ".join(upper).title()
-    return " ".join(parts[:-1]), parts[-1]
+CONTACT_KIND = {"email": "email", "sms": "phone", "phone": "phone"}
 
 
-def run(ctx: Context) -> None:
-    kind = CONTACT_KIND.get(ctx.msg.channel, ctx.msg.channel)
-    value = ctx.msg.sender
-    # Two first messages from one new sender must not create two citizens.
-    serialize_on(ctx.session, f"contact:{kind}:{value}")
-    ids = list(
-        ctx.session.exec(
+def contact_kind(channel: str) -> str:
+    """What a channel's sender address is on a citizen record: e-mail, phone or handle."""
+    return CONTACT_KIND.get(channel, "handle")
+
+
+def contact_of(msg: InboundMessage) -> tuple[str, str]:
+    """The kind and normalized value of the sender's address on this channel."""
+    return contact_kind(msg.channel), msg.sender
+
+
+def query_of(msg: InboundMessage) -> Identity:
+    kind, value = contact_of(msg)
+    return Identity(name=msg.sender_name, **{kind: value})
+
+
+def holders(session: Session, kind: str, value: str) -> list[int]:
+    return list(
+        session.exec(
             select(ContactPoint.citizen_id)
             .join(Citizen, col(Citizen.id) == ContactPoint.citizen_id)
             .where(ContactPoint.kind == kind, ContactPoint.value == value)
@@ -40,16 +45,58 @@ def run(ctx: Context) -> None:
             .distinct()
         ).all()
     )
-    if len(ids) == 1:
-        ctx.citizen = ctx.session.get(Citizen, ids[0])
+
+
+def add_contact(session: Session, citizen: Citizen, kind: str, value: str) -> bool:
+    """Record ``value`` on the citizen's record if it is new there; return whether it was."""
+    cid = citizen.id or 0
+    if session.exec(
+        select(ContactPoint.id).where(
+            ContactPoint.citizen_id == cid, ContactPoint.kind == kind, ContactPoint.value == value
+        )
+    ).first():
+        return False
+    session.add(ContactPoint(citizen_id=cid, kind=kind, value=value))
+    citizen.updated_at = utcnow()  # other processes re-index her within a second
+    session.add(citizen)
+    return True
+
+
+def _match(ctx: Context) -> Match:
+    kind, value = contact_of(ctx.msg)
+    query = query_of(ctx.msg)
+    match = ctx.registry.match(query)
+    if match.decision != "link":
+        known = holders(ctx.session, kind, value)
+        if known and not set(known) <= {cid for cid, _ in match.candidates}:
+            ctx.registry.load(ctx.session, ids=known)  # created elsewhere a moment ago
+            match = ctx.registry.match(query)
+    return match
+
+
+def run(ctx: Context) -> None:
+    kind, value = contact_of(ctx.msg)
+    # Two first messages from one new sender must not create two citizens.
+    serialize_on(ctx.session, f"contact:{kind}:{value}")
+    match = _match(ctx)
+    ctx.match_score = match.score
+    if match.decision == "link" and match.citizen_id is not None:
+        citizen = ctx.session.get(Citizen, match.citizen_id)
+        if citizen is not None and citizen.merged_into_id is None:
+            ctx.citizen = citizen
+            ctx.citizen_changed = add_contact(ctx.session, citizen, kind, value)
+            return
+        ctx.registry.forget(match.citizen_id)  # indexed but rolled back or merged away
+    if match.decision == "review":
+        ctx.citizen_candidates = [
+            {"citizen_id": cid, "score": round(score, 4)} for cid, score in match.candidates
+        ]
+        ctx.review_reasons.append("citizen_uncertain")
         return
-    if len(ids) > 1:
-        ctx.citizen_candidates = sorted(ids)
-        ctx.review_reasons.append("sender_shared")
-        return
-    first, last = split_name(ctx.msg.sender_name)
+    first, last = parse_display_name(ctx.msg.sender_name)
     citizen = Citizen(first_name=first, last_name=last, display_name=ctx.msg.sender_name.strip())
     ctx.session.add(citizen)
     ctx.session.flush()
     ctx.session.add(ContactPoint(citizen_id=citizen.id or 0, kind=kind, value=value))
     ctx.citizen = citizen
+    ctx.citizen_changed = True

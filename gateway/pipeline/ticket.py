@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlmodel import select
+
 from gateway.pipeline.context import Context
 from inbox.models import Attachment, AuditEvent, Message, Ticket, TicketStatus, utcnow
 from inbox.references import new_reference
@@ -17,7 +19,20 @@ REOPENS = {TicketStatus.waiting_citizen, TicketStatus.resolved}
 
 
 def _may_join(ctx: Context, ticket: Ticket) -> bool:
-    return ctx.citizen is not None and ticket.citizen_id == ctx.citizen.id
+    """The ticket's citizen, or the very address that already wrote into this ticket."""
+    if ctx.citizen is not None and ticket.citizen_id == ctx.citizen.id:
+        return True
+    return (
+        ctx.session.exec(
+            select(Message.id).where(
+                Message.ticket_id == ticket.id,
+                Message.direction == "in",
+                Message.channel == ctx.msg.channel,
+                Message.sender == ctx.msg.sender,
+            )
+        ).first()
+        is not None
+    )
 
 
 def _new_ticket(ctx: Context) -> Ticket:
@@ -28,6 +43,8 @@ def _new_ticket(ctx: Context) -> Ticket:
         subject=(ctx.msg.subject or ctx.msg.text[:80]).strip()[:300],
         channel=ctx.msg.channel,
         due_at=now + timedelta(days=ctx.settings.ack.answer_delay_days),
+        match_score=ctx.match_score,
+        match_candidates=ctx.citizen_candidates,
         created_at=now,
         updated_at=now,
     )
@@ -73,6 +90,7 @@ def run(ctx: Context) -> None:
         external_id=ctx.msg.message_id,
         dedupe_key=ctx.dedupe_key,
         sender=ctx.msg.sender,
+        sender_name=ctx.msg.sender_name[:200],
         subject=ctx.msg.subject[:998],
         text=ctx.msg.text,
         html=ctx.msg.html,

@@ -1,0 +1,203 @@
+"""Citizen matching in the product: link, review and confirm, merge and undo, search, import."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from gateway.db import Database
+from inbox.models import AuditEvent, Citizen, ContactPoint, Ticket
+from tests.conftest import Intake
+from tests.support import GUICHET, make_mail
+
+from .test_api import make_agent
+
+
+@pytest.fixture
+def agent(db: Database) -> dict[str, str]:
+    return make_agent(db, "karim@mairie.example")[1]
+
+
+def add_citizen(
+    db: Database, first: str, last: str, *contacts: tuple[str, str], **fields: str
+) -> int:
+    with db.write() as s:
+        c = Citizen(first_name=first, last_name=last, display_name=f"{first} {last}", **fields)
+        s.add(c)
+        s.flush()
+        for kind, value in contacts:
+            s.add(ContactPoint(citizen_id=c.id or 0, kind=kind, value=value))
+        return c.id or 0
+
+
+def tickets(db: Database) -> list[Ticket]:
+    with db.read() as s:
+        return list(s.exec(select(Ticket).order_by(col(Ticket.id))).all())
+
+
+def contacts(db: Database, citizen_id: int) -> set[str]:
+    with db.read() as s:
+        return set(
+            s.exec(select(ContactPoint.value).where(ContactPoint.citizen_id == citizen_id)).all()
+        )
+
+
+def test_known_address_links_to_the_register_record(db: Database, intake: Intake) -> None:
+    marie = add_citizen(
+        db, "Marie", "Dupont", ("email", "marie.dupont@orange.fr"), birth_date="1984-03-02"
+    )
+    intake(make_mail(sender="DUPONT Marie <Marie.Dupont@ORANGE.fr>"))
+    [ticket] = tickets(db)
+    assert ticket.citizen_id == marie and not ticket.needs_review
+    with db.read() as s:
+        assert len(s.exec(select(Citizen)).all()) == 1  # nobody new
+
+
+def test_name_alone_goes_to_review_then_confirmation_adds_the_address(
+    db: Database, intake: Intake, client: TestClient, agent: dict[str, str]
+) -> None:
+    marie = add_citizen(db, "Marie", "Dupont", ("email", "marie.dupont@orange.fr"))
+    intake(make_mail(sender="Marie Dupont <mdupont.perso@gmail.com>"))
+    [ticket] = tickets(db)
+    assert ticket.needs_review and ticket.citizen_id is None
+    assert "citizen_uncertain" in ticket.review_reason
+    assert [c["citizen_id"] for c in ticket.match_candidates] == [marie]
+    r = client.post(
+        f"/api/v1/tickets/{ticket.id}/citizen", json={"citizen_id": marie}, headers=agent
+    )
+    assert r.status_code == 200
+    assert contacts(db, marie) == {"marie.dupont@orange.fr", "mdupont.perso@gmail.com"}
+    [ticket] = tickets(db)
+    assert ticket.citizen_id == marie and not ticket.needs_review
+    intake(make_mail(sender="Marie Dupont <mdupont.perso@gmail.com>", subject="Autre demande"))
+    assert tickets(db)[-1].citizen_id == marie and not tickets(db)[-1].needs_review
+    audit = client.get(
+        f"/api/v1/tickets/{ticket.id}/audit",
+        headers=make_agent(db, "sup@mairie.example", "supervisor")[1],
+    ).json()  # type: ignore[arg-type]
+    assert "ticket.citizen_confirmed" in [e["action"] for e in audit]
+
+
+def test_shared_household_address_goes_to_review_and_can_create_a_new_record(
+    db: Database, intake: Intake, client: TestClient, agent: dict[str, str]
+) -> None:
+    jean = add_citizen(db, "Jean", "Martin", ("email", "famille.martin@free.fr"))
+    claire = add_citizen(db, "Claire", "Martin", ("email", "famille.martin@free.fr"))
+    intake(make_mail(sender="Famille Martin <famille.martin@free.fr>"))
+    [ticket] = tickets(db)
+    assert ticket.needs_review and {c["citizen_id"] for c in ticket.match_candidates} == {
+        jean,
+        claire,
+    }
+    intake(make_mail(sender="Claire Martin <famille.martin@free.fr>", subject="Cantine"))
+    assert tickets(db)[-1].citizen_id == claire  # the first name picks one of the two
+    r = client.post(
+        f"/api/v1/tickets/{ticket.id}/citizen", json={"citizen_id": "new"}, headers=agent
+    )
+    new_id = r.json()["id"]
+    assert new_id not in (jean, claire) and "famille.martin@free.fr" in contacts(db, new_id)
+
+
+def test_merge_moves_tickets_and_contacts_and_undo_restores(
+    db: Database, intake: Intake, client: TestClient, agent: dict[str, str]
+) -> None:
+    # Two records of one person, as registers and past mistakes leave them.
+    add_citizen(db, "Marie", "Dupont", ("email", "marie.dupont@orange.fr"))
+    add_citizen(db, "Marie", "Dupont", ("email", "m.dupont@laposte.net"), birth_name="Martin")
+    intake(make_mail(sender="Marie Dupont <marie.dupont@orange.fr>"))
+    intake(make_mail(sender="Marie Dupont <m.dupont@laposte.net>", subject="Carte d'identité"))
+    first, second = tickets(db)
+    a, b = first.citizen_id, second.citizen_id
+    assert a and b and a != b
+    r = client.post(f"/api/v1/citizens/{a}/merge", json={"other_id": b}, headers=agent)
+    assert r.status_code == 201
+    merge = r.json()
+    detail = client.get(f"/api/v1/citizens/{a}", headers=agent).json()
+    assert {t["id"] for t in detail["tickets"]} == {first.id, second.id}
+    assert {c["value"] for c in detail["contacts"]} == {
+        "marie.dupont@orange.fr",
+        "m.dupont@laposte.net",
+    }
+    intake(make_mail(sender="Marie Dupont <m.dupont@laposte.net>", subject="Suite"))
+    assert tickets(db)[-1].citizen_id == a  # the merged address now reaches the survivor
+    r = client.post(f"/api/v1/citizens/merges/{merge['id']}/undo", headers=agent)
+    assert r.status_code == 200 and r.json()["undone"]
+    assert contacts(db, b) == {"m.dupont@laposte.net"} and contacts(db, a) == {
+        "marie.dupont@orange.fr"
+    }
+    assert {t.citizen_id for t in tickets(db) if t.id == second.id} == {b}
+    assert (
+        client.post(f"/api/v1/citizens/merges/{merge['id']}/undo", headers=agent).status_code == 409
+    )
+    with db.read() as s:
+        actions = [e.action for e in s.exec(select(AuditEvent).order_by(col(AuditEvent.id)))]
+    assert "citizen.merged" in actions and "citizen.merge_undone" in actions
+
+
+def test_search_by_name_address_and_number(
+    db: Database, intake: Intake, client: TestClient, agent: dict[str, str]
+) -> None:
+    marie = add_citizen(
+        db, "Marie", "Dupont", ("email", "marie.dupont@orange.fr"), ("phone", "+33612345678")
+    )
+    add_citizen(db, "Paul", "Durand", ("email", "paul.durand@free.fr"))
+    intake.registry.refresh()
+    for q in ("DUPONT Marie", "marie.dupont@Orange.fr", "06 12 34 56 78", "dupont"):
+        found = client.get("/api/v1/citizens", params={"q": q}, headers=agent).json()
+        assert found and found[0]["id"] == marie, q
+    assert client.get("/api/v1/citizens", params={"q": "x"}, headers=agent).status_code == 422
+    assert client.get("/api/v1/citizens", params={"q": "dupont"}).status_code == 401
+
+
+REGISTER = (
+    "external_id;first_name;last_name;birth_name;birth_date;email;phone;address;postcode;city;"
+    "commentaire\r\n"
+    "A1;Marie;Dupont;Martin;02/03/1984;marie.dupont@orange.fr;06 12 34 56 78;3 rue des Lilas;45000;"
+    "Exemple-sur-Loire;ok\r\n"
+    "A2;Jean-Pierre;Lefèvre;;1950-11-20;;0033 6 11 22 33 44;12 place de l'Église;45000;"
+    "Exemple-sur-Loire;\r\n"
+    "A3;Hélène;Gaël;;31/02/1990;;;;;;date impossible\r\n"
+    ";Sans;Identifiant;;;;;;;;\r\n"
+    "A5;Zoé;Œuvray;;;pas-une-adresse;;;;;\r\n"
+    "A6;Noël;Bénard;;;;0692 12 34 56;1 rue de Saint-Denis;97400;Saint-Denis;Réunion\r\n"
+)
+
+
+def test_import_register_cp1252_semicolons_idempotent(
+    tmp_path: Path, settings: object, db: Database
+) -> None:
+    path = tmp_path / "registre.csv"
+    path.write_bytes(REGISTER.encode("cp1252"))
+    env = {
+        "GUICHET_DATABASE_URL": db.url,
+        "GUICHET_DATA_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
+    first = subprocess.run(
+        [GUICHET, "citizens", "import", str(path)], env=env, capture_output=True, text=True
+    )
+    assert first.returncode == 1, first.stderr
+    assert "6 rows: 3 created, 0 updated, 0 unchanged, 3 rejected" in first.stdout
+    assert "line 4: " in first.stderr and "31/02/1990" in first.stderr
+    assert "line 5: external_id is empty" in first.stderr
+    assert "line 6: invalid e-mail address 'pas-une-adresse'" in first.stderr
+    with db.read() as s:
+        jp = s.exec(select(Citizen).where(Citizen.external_id == "A2")).one()
+        assert (jp.first_name, jp.last_name, jp.birth_date) == (
+            "Jean-Pierre",
+            "Lefèvre",
+            "1950-11-20",
+        )
+        noel = s.exec(select(Citizen).where(Citizen.external_id == "A6")).one()
+    assert contacts(db, jp.id or 0) == {"+33611223344"}
+    assert contacts(db, noel.id or 0) == {"+262692123456"}
+    again = subprocess.run(
+        [GUICHET, "citizens", "import", str(path)], env=env, capture_output=True, text=True
+    )
+    assert "6 rows: 0 created, 0 updated, 3 unchanged, 3 rejected" in again.stdout
+    with db.read() as s:
+        assert len(s.exec(select(Citizen)).all()) == 3
