@@ -60,8 +60,7 @@ class Pipeline:
             self._record_failure(item_id, exc)
             return True
         if changed is not None:  # committed: this process matches against it at once
-            with self.db.read() as session:
-                self.registry.load(session, ids=[changed])
+            self.registry.reload([changed])
         self.on_done()
         return True
 

@@ -133,8 +133,7 @@ def confirm_citizen(
         except Conflict as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
         public = _public(session, citizen)
-    with db.read() as session:
-        registry.load(session, ids=[public.id])
+    registry.reload([public.id])
     return public
 
 
@@ -149,8 +148,7 @@ def merge_citizens(
         except Conflict as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
         public = _merge_public(record)
-    with db.read() as session:
-        registry.load(session, ids=[public.survivor_id, public.merged_id])
+    registry.reload([public.survivor_id, public.merged_id])
     return public
 
 
@@ -165,6 +163,5 @@ def undo_merge(merge_id: int, agent: CurrentAgent, db: Db, registry: Registry) -
         except Conflict as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
         public = _merge_public(record)
-    with db.read() as session:
-        registry.load(session, ids=[public.survivor_id, public.merged_id])
+    registry.reload([public.survivor_id, public.merged_id])
     return public

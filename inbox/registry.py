@@ -85,6 +85,11 @@ class CitizenRegistry:
                         latest = citizen.updated_at
         return latest
 
+    def reload(self, ids: Iterable[int]) -> None:
+        """Re-index these citizens now, after a change this process has just committed."""
+        with self.db.read() as session:
+            self.load(session, ids=ids)
+
     def refresh(self) -> None:
         """Pick up citizens changed anywhere since the last look."""
         since = self._seen_until - OVERLAP if self._seen_until else None
