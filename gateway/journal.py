@@ -8,10 +8,12 @@ message, with no added delay when traffic is light.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,13 +28,15 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256
 
 
+Settle = Callable[[int | None, BaseException | None], None]
+
+
 @dataclass
 class _Entry:
     channel: str
     raw: bytes
     envelope: dict[str, Any]
-    future: asyncio.Future[int]
-    loop: asyncio.AbstractEventLoop
+    settle: Settle  # called from the writer thread once the batch is committed (or not)
 
 
 class Journal:
@@ -65,8 +69,26 @@ class Journal:
         self.last_append = time.monotonic()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
-        self._queue.put(_Entry(channel, raw, envelope, future, loop))
+
+        def settle(value: int | None, exc: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle, future, value, exc)
+
+        self._queue.put(_Entry(channel, raw, envelope, settle))
         return await future
+
+    def append_sync(self, channel: str, raw: bytes, envelope: dict[str, Any]) -> int:
+        """The same promise for a poller thread: block until committed, raise if it is not."""
+        self.last_append = time.monotonic()
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+
+        def settle(value: int | None, exc: BaseException | None) -> None:
+            if exc is not None:
+                future.set_exception(exc)
+            else:
+                future.set_result(value or 0)
+
+        self._queue.put(_Entry(channel, raw, envelope, settle))
+        return future.result()
 
     def _run(self) -> None:
         stopping = False
@@ -111,11 +133,11 @@ class Journal:
         except Exception as exc:  # the senders get a temporary failure and retry
             log.error("journal commit failed for a batch of %d: %s", len(batch), type(exc).__name__)
             for e in batch:
-                e.loop.call_soon_threadsafe(_settle, e.future, None, exc)
+                e.settle(None, exc)
             return
         self.on_commit.set()
         for e, item_id in zip(batch, ids, strict=True):
-            e.loop.call_soon_threadsafe(_settle, e.future, item_id, None)
+            e.settle(item_id, None)
 
 
 def _settle(future: asyncio.Future[int], value: int | None, exc: BaseException | None) -> None:

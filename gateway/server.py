@@ -101,7 +101,7 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
         host=host,
         port=smtp_port,
     )
-    app = create_app(settings, db, wake, registry)
+    app = create_app(settings, db, wake, registry, journal)
     http = _Uvicorn(
         uvicorn.Config(app, host=host, port=http_port, log_level="warning", access_log=False)
     )

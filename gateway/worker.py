@@ -84,7 +84,8 @@ class Pipeline:
             registry=self.registry,
         )
         run_stages(ctx)
-        item.status = JournalStatus.duplicate if ctx.stopped else JournalStatus.done
+        duplicate = ctx.stopped and not ctx.finished
+        item.status = JournalStatus.duplicate if duplicate else JournalStatus.done
         item.ticket_id = ctx.ticket.id if ctx.ticket else None
         item.processed_at = utcnow()
         item.error = ""

@@ -25,6 +25,7 @@ class Context:
     registry: CitizenRegistry
     dedupe_key: str = ""
     stopped: bool = False  # set by a stage that finished the item early (a duplicate)
+    finished: bool = False  # with stopped: handled, not a duplicate (a call event, an opt-out)
     claimed_ticket: Ticket | None = None  # the ticket the message says it belongs to
     claimed_by: str = ""  # "references" or "subject"
     citizen: Citizen | None = None

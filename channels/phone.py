@@ -1,0 +1,14 @@
+"""The phone channel (stub: being written)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.base import Channel, InboundMessage, ParseError
+
+
+def normalize(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
+    raise ParseError("not implemented yet")
+
+
+CHANNEL = Channel(name="phone", normalize=normalize, enabled=lambda s: s.cti.enabled)
