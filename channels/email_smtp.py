@@ -132,9 +132,9 @@ def send(relay: RelaySettings, sender: str, recipient: str, raw: bytes) -> None:
         raise _error(f"relay unreachable: {type(exc).__name__}", permanent=False) from exc
 
 
-def send_content(settings: Settings, recipient: str, content: dict[str, Any]) -> Sent:
-    """The e-mail channel's outbox sender: compose from the stored content, relay, done."""
-    raw = compose(
+def render(settings: Settings, recipient: str, content: dict[str, Any]) -> bytes:
+    """The message an outbox row stands for, as the relay will get it."""
+    return compose(
         message_id=content["message_id"],
         from_address=settings.smtp.from_address,
         from_name=settings.authority_name,
@@ -145,6 +145,11 @@ def send_content(settings: Settings, recipient: str, content: dict[str, Any]) ->
         references=content.get("references", ()),
         automatic=bool(content.get("automatic")),
     )
+
+
+def send_content(settings: Settings, recipient: str, content: dict[str, Any]) -> Sent:
+    """The e-mail channel's outbox sender: compose from the stored content, relay, done."""
+    raw = render(settings, recipient, content)
     send(settings.relay, settings.smtp.from_address, recipient, raw)
     return Sent(provider_id=content["message_id"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from fastapi import FastAPI, Response
 from prometheus_client import generate_latest
@@ -80,9 +81,19 @@ def create_app(
             ).one()
         return {"queue": queue, "journal": journal}
 
-    collector = metrics.DepthCollector(depths)
-    metrics.REGISTRY.register(collector)
-    app.router.add_event_handler("shutdown", lambda: metrics.REGISTRY.unregister(collector))
+    def channel_states() -> list[dict[str, Any]]:
+        with db.read() as session:
+            return channels_api.channel_report(session, settings)
+
+    collectors = (metrics.DepthCollector(depths), metrics.ChannelCollector(channel_states))
+    for collector in collectors:
+        metrics.REGISTRY.register(collector)
+
+    def unregister() -> None:
+        for collector in collectors:
+            metrics.REGISTRY.unregister(collector)
+
+    app.router.add_event_handler("shutdown", unregister)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 import uvicorn
 from aiosmtpd.smtp import SMTP
 
+from channels import CHANNELS
+from channels.base import Runtime
 from channels.email_smtp import IntakeHandler
 from gateway import metrics, migrate
 from gateway.app import create_app
+from gateway.channel_state import Reporter
 from gateway.db import Database
 from gateway.journal import Journal
 from gateway.outbox import Outbox
@@ -81,6 +84,19 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
         step = yielding(pipeline.process_one, journal, PIPELINE_SHARE_IN_BURST)
         background.spawn(f"pipeline-{n}", run_loop, step, wake, background.stop, 1.0)
     background.spawn("outbox", run_loop, outbox.send_one, outbox_wake, background.stop, 1.0)
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        ingest=journal.append_sync,
+        report=Reporter(db),
+        stop=background.stop,
+    )
+    for channel in CHANNELS.values():
+        if channel.pollers is None or not channel.enabled(settings):
+            continue
+        # One thread per poller: a mailbox or an API that hangs never holds up another.
+        for n, poll in enumerate(channel.pollers(runtime)):
+            background.spawn(f"poll-{channel.name}-{n}", poll)
 
     handler = IntakeHandler(
         settings.smtp.domains,
