@@ -24,7 +24,10 @@ async def verified_form(request: Request) -> tuple[bytes, dict[str, str]]:
     """The raw body and its parameters, or 403 when the signature does not match."""
     settings = settings_of(request)
     body = await request.body()
-    params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    params = dict(pairs)
+    if len(params) != len(pairs):  # a repeated field: the signature covers only one of its values
+        raise HTTPException(status_code=403, detail="invalid Twilio signature")
     signature = request.headers.get("X-Twilio-Signature", "")
     validator = RequestValidator(settings.twilio.auth_token.get_secret_value())
     token_set = bool(settings.twilio.auth_token.get_secret_value())
