@@ -38,7 +38,6 @@ from twilio.request_validator import RequestValidator
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from channels.simulators.telegram import TelegramSimulator
 from channels.simulators.twilio import TwilioSimulator
-
 from tests import support
 
 PUBLIC_URL = "https://guichet.mairie.example"
@@ -191,9 +190,11 @@ def _answers(port: int) -> bool:
         return False
 
 
-def start_guichet(db_url: str, data: Path, twilio: str, telegram: str) -> support.Gateway:
+def start_guichet(
+    db_url: str, data: Path, twilio: str, telegram: str, extra: dict[str, str]
+) -> support.Gateway:
     gw = support.Gateway(db_url, data, support.free_port())
-    gw.env_extra = {
+    gw.env_extra = extra | {
         "GUICHET_PUBLIC_URL": PUBLIC_URL,
         "GUICHET_TWILIO__ENABLED": "true",
         "GUICHET_TWILIO__ACCOUNT_SID": ACCOUNT_SID,
@@ -225,6 +226,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--env", action="append", default=[], help="extra KEY=VALUE for guichet (experiments)"
+    )
     args = parser.parse_args()
     kinds: dict[str, Callable[[int, int], list[Request]]] = {
         "sms": sms_requests,
@@ -238,7 +242,8 @@ def main() -> int:
         tempfile.TemporaryDirectory() as tmp,
         support.database_url(Path(tmp), args.db) as db_url,
     ):
-        gw = start_guichet(db_url, Path(tmp), twilio.base_url, telegram.base_url)
+        extra = dict(e.split("=", 1) for e in args.env)
+        gw = start_guichet(db_url, Path(tmp), twilio.base_url, telegram.base_url, extra)
         bare, bare_port = start_bare()
         try:
             for _ in range(args.rounds):

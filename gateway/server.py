@@ -138,8 +138,9 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
         await asyncio.sleep(0.02)
     http.should_exit = True
     await http_task
-    journal.stop()
+    # Pollers first: they may still be handing a payload to the journal writer.
     background.join(DRAIN_TIMEOUT)
+    journal.stop()
     db.dispose()
     log.info("stopped")
     return 0 if http_task.exception() is None else 1
