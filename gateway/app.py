@@ -58,14 +58,15 @@ def create_app(
         https_only=settings.public_url.startswith("https://"),
         max_age=12 * 3600,
     )
+    # Webhooks first: providers post far more often than agents click, and routes match in order.
+    for channel in CHANNELS.values():
+        if channel.router is not None and channel.enabled(settings):
+            app.include_router(channel.router)
     app.include_router(api.router)
     app.include_router(citizens_api.router)
     app.include_router(web.router)
     app.include_router(calls_api.router)
     app.include_router(channels_api.router)
-    for channel in CHANNELS.values():
-        if channel.router is not None and channel.enabled(settings):
-            app.include_router(channel.router)
 
     def depths() -> dict[str, int]:
         with db.read() as session:
