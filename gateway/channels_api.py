@@ -50,7 +50,7 @@ def channel_report(session: Session, settings: Settings) -> list[dict[str, Any]]
     states = {s.name: s for s in session.exec(select(ChannelState)).all()}
     report = []
     for name, channel in CHANNELS.items():
-        names = [name, *(channel.states(settings) if channel.states else [])]
+        names = list(dict.fromkeys([name, *(channel.states(settings) if channel.states else [])]))
         mine = [states[n] for n in names if n in states]
         parts = [
             {

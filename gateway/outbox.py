@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 import channels
@@ -56,6 +56,18 @@ def opted_out(session: Session, channel: str, address: str) -> bool:
         ).first()
         is not None
     )
+
+
+def sent_lately(session: Session, recipient: str, kind: str, hours: float = 1) -> int:
+    """How many ``kind`` messages (ack, greeting) went to ``recipient`` lately: for the caps."""
+    since = utcnow() - timedelta(hours=hours)
+    count: int = session.exec(
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(OutboxItem.recipient == recipient, OutboxItem.kind == kind)
+        .where(OutboxItem.created_at >= since)
+    ).one()
+    return count
 
 
 def enqueue(

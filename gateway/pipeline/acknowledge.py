@@ -10,19 +10,15 @@ when the number is a mobile and SMS is set up.
 from __future__ import annotations
 
 import unicodedata
-from datetime import timedelta
 
 import phonenumbers
-from sqlalchemy import func
-from sqlmodel import select
 
 import channels
-from gateway.models import OutboxItem
-from gateway.outbox import enqueue, enqueue_email, opted_out
+from gateway.outbox import enqueue, enqueue_email, opted_out, sent_lately
 from gateway.pipeline.context import Context
 from gateway.settings import Settings
 from inbox import i18n
-from inbox.models import Ticket, utcnow
+from inbox.models import Ticket
 
 SMS_SEGMENT = 160
 GSM7 = set(
@@ -97,13 +93,7 @@ def refusal(ctx: Context) -> str | None:
         return "no_channel"
     if opted_out(ctx.session, channel, ctx.msg.sender):
         return "opted_out"
-    since = utcnow() - timedelta(hours=1)
-    recent = ctx.session.exec(
-        select(func.count())
-        .select_from(OutboxItem)
-        .where(OutboxItem.recipient == ctx.msg.sender, OutboxItem.kind == "ack")
-        .where(OutboxItem.created_at >= since)
-    ).one()
+    recent = sent_lately(ctx.session, ctx.msg.sender, "ack")
     if recent >= s.ack.max_per_sender_per_hour:
         return "rate_capped"
     return None

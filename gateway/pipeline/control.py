@@ -6,26 +6,18 @@ write to that address on that channel) or lifted, and /start gets a short greeti
 
 from __future__ import annotations
 
-from datetime import timedelta
+from sqlalchemy import delete
+from sqlmodel import col
 
-from sqlalchemy import delete, func
-from sqlmodel import col, select
-
-from gateway.models import OptOut, OutboxItem
-from gateway.outbox import enqueue, opted_out
+from gateway.models import OptOut
+from gateway.outbox import enqueue, opted_out, sent_lately
 from gateway.pipeline.context import Context
 from inbox import i18n
-from inbox.models import AuditEvent, utcnow
+from inbox.models import AuditEvent
 
 
 def _greet(ctx: Context) -> None:
-    since = utcnow() - timedelta(hours=1)
-    recent = ctx.session.exec(
-        select(func.count())
-        .select_from(OutboxItem)
-        .where(OutboxItem.recipient == ctx.msg.sender, OutboxItem.kind == "greeting")
-        .where(OutboxItem.created_at >= since)
-    ).one()
+    recent = sent_lately(ctx.session, ctx.msg.sender, "greeting")
     if recent:  # one an hour: also absorbs a /start the provider delivers twice
         return
     body = i18n.text("greeting", ctx.settings.language, authority=ctx.settings.authority_name)
