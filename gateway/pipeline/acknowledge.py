@@ -86,6 +86,8 @@ def refusal(ctx: Context) -> str | None:
         return "not_new"
     if ctx.msg.automated:
         return ctx.msg.automated
+    if ctx.msg.call is not None and str(ctx.msg.call.get("key", "")).startswith("asterisk:"):
+        return "imported"  # a call from a CDR file may be days old: call back, don't text
     if ctx.msg.channel == "email" and is_own_address(s, ctx.msg.sender):
         return "own_address"
     channel = route(ctx)
