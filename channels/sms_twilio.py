@@ -351,11 +351,10 @@ async def inbound(request: Request) -> Response:
     if fields.get("From", "").lower().startswith(FOREIGN_PREFIXES):
         return twiml  # WhatsApp and co. are not this channel: acknowledged, not journaled
     try:
-        item = await ingest(request, NAME, raw, {})
+        await ingest(request, NAME, raw, {})
     except Exception as exc:
         log.error("SMS webhook not journaled: %s", type(exc).__name__)
         return Response(status_code=503)  # Twilio retries
-    log.info("SMS webhook journaled as item %s", item)
     return twiml
 
 
@@ -369,7 +368,7 @@ async def delivery_status(request: Request) -> Response:
         error = error_text(fields.get("ErrorCode"), fields.get("ErrorMessage", "")[:200])
         db = db_of(request)
         found = await run_in_threadpool(outbox.record_delivery, db, NAME, sid, status, error)
-        log.info("SMS status %s for %s (ours: %s)", status, sid, found)
+        log.debug("SMS status %s for %s (ours: %s)", status, sid, found)
     return Response(status_code=204)
 
 
