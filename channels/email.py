@@ -57,7 +57,11 @@ _ROBOT = re.compile(
 
 
 def normalize(
-    raw: bytes, *, envelope_from: str | None = None, recipients: Sequence[str] = ()
+    raw: bytes,
+    *,
+    envelope_from: str | None = None,
+    recipients: Sequence[str] = (),
+    team: str = "",
 ) -> InboundMessage:
     """Parse ``raw`` (the message bytes as received) into an InboundMessage.
 
@@ -84,6 +88,7 @@ def normalize(
         automated=automation_reason(msg),
         attachments=tuple(parts.attachments),
         sent_at=_parse_date(_raw(msg, "Date")),
+        team=team,
     )
 
 

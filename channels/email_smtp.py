@@ -18,9 +18,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, localtime
 from typing import Any
 
-from channels.base import ChannelError
+from channels.base import ChannelError, Sent
 from channels.email import normalize_address
-from gateway.settings import RelaySettings
+from gateway.settings import RelaySettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,28 @@ def send(relay: RelaySettings, sender: str, recipient: str, raw: bytes) -> None:
         ) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise _error(f"relay unreachable: {type(exc).__name__}", permanent=False) from exc
+
+
+def render(settings: Settings, recipient: str, content: dict[str, Any]) -> bytes:
+    """The message an outbox row stands for, as the relay will get it."""
+    return compose(
+        message_id=content["message_id"],
+        from_address=settings.smtp.from_address,
+        from_name=settings.authority_name,
+        to=recipient,
+        subject=content["subject"],
+        body=content["body"],
+        in_reply_to=content.get("in_reply_to"),
+        references=content.get("references", ()),
+        automatic=bool(content.get("automatic")),
+    )
+
+
+def send_content(settings: Settings, recipient: str, content: dict[str, Any]) -> Sent:
+    """The e-mail channel's outbox sender: compose from the stored content, relay, done."""
+    raw = render(settings, recipient, content)
+    send(settings.relay, settings.smtp.from_address, recipient, raw)
+    return Sent(provider_id=content["message_id"])
 
 
 def _error(message: str, *, permanent: bool) -> ChannelError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from fastapi import FastAPI, Response
 from prometheus_client import generate_latest
@@ -11,11 +12,14 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from starlette.middleware.sessions import SessionMiddleware
 
-from gateway import metrics
+from channels import CHANNELS
+from gateway import channels_api, metrics
+from gateway.channel_state import Reporter
 from gateway.db import Database
+from gateway.journal import Journal
 from gateway.models import JournalItem, JournalStatus
 from gateway.settings import Settings
-from inbox import api, citizens_api, web
+from inbox import api, calls_api, citizens_api, web
 from inbox.models import Ticket
 from inbox.registry import CitizenRegistry
 from inbox.services import CLAIMABLE
@@ -26,6 +30,7 @@ def create_app(
     db: Database,
     wake: threading.Event | None = None,
     registry: CitizenRegistry | None = None,
+    journal: Journal | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Guichet",
@@ -39,6 +44,12 @@ def create_app(
         registry = CitizenRegistry(db, settings.matching)
         registry.refresh()
     app.state.registry = registry
+    if journal is None:  # the app alone (tests): its own journal writer, for its lifetime
+        journal = Journal(db, on_commit=app.state.wake)
+        app.router.add_event_handler("startup", journal.start)
+        app.router.add_event_handler("shutdown", journal.stop)
+    app.state.ingest = journal.append
+    app.state.report = Reporter(db)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key.get_secret_value(),
@@ -47,9 +58,15 @@ def create_app(
         https_only=settings.public_url.startswith("https://"),
         max_age=12 * 3600,
     )
+    # Webhooks first: providers post far more often than agents click, and routes match in order.
+    for channel in CHANNELS.values():
+        if channel.router is not None and channel.enabled(settings):
+            app.include_router(channel.router)
     app.include_router(api.router)
     app.include_router(citizens_api.router)
     app.include_router(web.router)
+    app.include_router(calls_api.router)
+    app.include_router(channels_api.router)
 
     def depths() -> dict[str, int]:
         with db.read() as session:
@@ -65,9 +82,19 @@ def create_app(
             ).one()
         return {"queue": queue, "journal": journal}
 
-    collector = metrics.DepthCollector(depths)
-    metrics.REGISTRY.register(collector)
-    app.router.add_event_handler("shutdown", lambda: metrics.REGISTRY.unregister(collector))
+    def channel_states() -> list[dict[str, Any]]:
+        with db.read() as session:
+            return channels_api.channel_report(session, settings)
+
+    collectors = (metrics.DepthCollector(depths), metrics.ChannelCollector(channel_states))
+    for collector in collectors:
+        metrics.REGISTRY.register(collector)
+
+    def unregister() -> None:
+        for collector in collectors:
+            metrics.REGISTRY.unregister(collector)
+
+    app.router.add_event_handler("shutdown", unregister)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -29,6 +29,10 @@ def _setup_logging() -> None:
     # aiosmtpd logs every envelope address at INFO: personal data stays out of our logs.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # HTTP client libraries log request URLs at INFO: a Telegram URL carries the bot token,
+    # others carry phone numbers. Warnings only.
+    for name in ("httpx", "httpcore", "urllib3", "twilio.http_client", "tweepy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _db(settings: Settings) -> Database:
@@ -167,5 +171,54 @@ def citizens_import(path: Path) -> None:
         f"{outcome['unchanged']} unchanged, {len(errors)} rejected"
     )
     database.dispose()
+    if errors:
+        sys.exit(1)
+
+
+@main.group()
+def calls() -> None:
+    """The call log."""
+
+
+@calls.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["asterisk"]), default="asterisk", show_default=True
+)
+@click.option(
+    "--callbacks-since",
+    "hours",
+    type=click.FloatRange(min=0),
+    default=48.0,
+    show_default=True,
+    help="Missed calls that ended within this many hours become call-back tickets; "
+    "older ones are only logged.",
+)
+@click.option("--timezone", "tz_name", default="Europe/Paris", show_default=True)
+def calls_import(path: Path, fmt: str, hours: float, tz_name: str) -> None:
+    """Journal an Asterisk CDR file (cdr_csv's Master.csv) for `guichet serve` to process.
+    Idempotent on uniqueid; bad rows are reported with their line number and skipped. Exits 1
+    if any row was rejected."""
+    from gateway import calls_import as cdr
+
+    settings = get_settings()
+    try:
+        tz = cdr.zone(tz_name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--timezone") from exc
+    parsed = list(cdr.read_rows(cdr.decode(path.read_bytes()), tz))
+    errors = [r for r in parsed if isinstance(r, cdr.RowError)]
+    good = cdr.group(r for r in parsed if not isinstance(r, cdr.RowError))
+    envelope = cdr.import_envelope(tz_name, hours, settings.language)
+    database = _db(settings)
+    with click.progressbar(length=len(good), label="Import", file=sys.stderr) as bar:
+        journaled, known = cdr.journal_calls(database, path, good, envelope, bar)
+    database.dispose()
+    for error in errors:
+        click.echo(f"line {error.line}: {error.reason}", err=True)
+    click.echo(
+        f"{len(parsed)} rows, {len(good)} calls: {journaled} journaled, "
+        f"{known} already imported, {len(errors)} rejected"
+    )
     if errors:
         sys.exit(1)

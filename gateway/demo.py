@@ -14,6 +14,7 @@ import socket
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,11 @@ from aiosmtpd.controller import Controller
 
 from gateway import migrate
 from gateway.db import Database
+from gateway.demo_channels import Providers, drive
 from gateway.demo_data import CITIZENS, DEMO_DOMAIN, demo_messages
 from gateway.register import RegisterRow
 from gateway.server import serve
-from gateway.settings import RelaySettings, Settings, SmtpSettings, get_settings
+from gateway.settings import Settings, get_settings
 from inbox.auth import hash_password
 from inbox.citizens import upsert_register_rows
 from inbox.models import Agent, Role, Team
@@ -112,35 +114,47 @@ def _send_demo_mail(port: int) -> None:
 
 def run_demo(http_port: int, smtp_port: int) -> int:
     folder = Path(tempfile.mkdtemp(prefix="guichet-demo-"))
-    catcher = Controller(_Catcher(folder / "sent"), hostname="127.0.0.1", port=_free_port())
-    catcher.start()
+    with ExitStack() as stack:
+        catcher = Controller(_Catcher(folder / "sent"), hostname="127.0.0.1", port=_free_port())
+        catcher.start()
+        stack.callback(catcher.stop)
+        stack.callback(shutil.rmtree, folder, ignore_errors=True)
+        providers = Providers(stack)
+        settings = _settings(folder, catcher.port, providers, http_port)
+        db = Database(settings.database_url)
+        migrate.upgrade(db.engine)
+        credentials = seed(db)
+        db.dispose()
+        print(f"\nGuichet demo — http://127.0.0.1:{http_port}/  (SMTP on 127.0.0.1:{smtp_port})")
+        print(f"Outgoing mail is written to {folder / 'sent'}")
+        print(
+            "SMS, Telegram and X go to local simulators of Twilio, Telegram and X; "
+            "phone calls come as CTI events\n"
+        )
+        for email, role, password in credentials:
+            print(f"  {role:<11} {email:<34} {password}")
+        print("\nCtrl-C stops the demo and deletes its data.\n", flush=True)
+        threading.Thread(target=_send_demo_mail, args=(smtp_port,), daemon=True).start()
+        url = f"http://127.0.0.1:{http_port}"
+        threading.Thread(target=drive, args=(url, providers), daemon=True).start()
+        return asyncio.run(serve(settings, "127.0.0.1", http_port, smtp_port))
+
+
+def _settings(folder: Path, relay_port: int, providers: Providers, http_port: int) -> Settings:
     base = get_settings()
-    settings: Settings = base.model_copy(
-        update={
+    channels = providers.settings(f"http://127.0.0.1:{http_port}")
+    return Settings.model_validate(
+        {
+            **base.model_dump(),
+            **channels,
             "data_dir": folder,
             "database_url": f"sqlite:///{folder / 'demo.sqlite'}",
-            "relay": RelaySettings(host="127.0.0.1", port=catcher.port),
-            "smtp": SmtpSettings(
-                **{
-                    **base.smtp.model_dump(),
-                    "domains": [DEMO_DOMAIN],
-                    "from_address": f"contact@{DEMO_DOMAIN}",
-                }
-            ),
+            "secret_key": base.secret_key.get_secret_value(),
+            "relay": {"host": "127.0.0.1", "port": relay_port},
+            "smtp": {
+                **base.smtp.model_dump(),
+                "domains": [DEMO_DOMAIN],
+                "from_address": f"contact@{DEMO_DOMAIN}",
+            },
         }
     )
-    db = Database(settings.database_url)
-    migrate.upgrade(db.engine)
-    credentials = seed(db)
-    db.dispose()
-    print(f"\nGuichet demo — http://127.0.0.1:{http_port}/  (SMTP on 127.0.0.1:{smtp_port})")
-    print(f"Outgoing mail is written to {folder / 'sent'}\n")
-    for email, role, password in credentials:
-        print(f"  {role:<11} {email:<34} {password}")
-    print("\nCtrl-C stops the demo and deletes its data.\n", flush=True)
-    threading.Thread(target=_send_demo_mail, args=(smtp_port,), daemon=True).start()
-    try:
-        return asyncio.run(serve(settings, "127.0.0.1", http_port, smtp_port))
-    finally:
-        catcher.stop()
-        shutil.rmtree(folder, ignore_errors=True)

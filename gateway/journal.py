@@ -8,6 +8,7 @@ message, with no added delay when traffic is light.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import queue
 import threading
@@ -31,8 +32,10 @@ class _Entry:
     channel: str
     raw: bytes
     envelope: dict[str, Any]
-    future: asyncio.Future[int]
-    loop: asyncio.AbstractEventLoop
+    # Settled by the writer thread once the batch is committed (or not): an asyncio future on
+    # ``loop`` for a webhook or SMTP session, a concurrent future for a poller thread.
+    future: asyncio.Future[int] | concurrent.futures.Future[int]
+    loop: asyncio.AbstractEventLoop | None = None
 
 
 class Journal:
@@ -67,6 +70,13 @@ class Journal:
         future: asyncio.Future[int] = loop.create_future()
         self._queue.put(_Entry(channel, raw, envelope, future, loop))
         return await future
+
+    def append_sync(self, channel: str, raw: bytes, envelope: dict[str, Any]) -> int:
+        """The same promise for a poller thread: block until committed, raise if it is not."""
+        self.last_append = time.monotonic()
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+        self._queue.put(_Entry(channel, raw, envelope, future))
+        return future.result()
 
     def _run(self) -> None:
         stopping = False
@@ -110,18 +120,37 @@ class Journal:
                 ids = [row[0] or 0 for row in conn.execute(returning, rows)]
         except Exception as exc:  # the senders get a temporary failure and retry
             log.error("journal commit failed for a batch of %d: %s", len(batch), type(exc).__name__)
-            for e in batch:
-                e.loop.call_soon_threadsafe(_settle, e.future, None, exc)
+            _settle_all([(e, None, exc) for e in batch])
             return
         self.on_commit.set()
-        for e, item_id in zip(batch, ids, strict=True):
-            e.loop.call_soon_threadsafe(_settle, e.future, item_id, None)
+        _settle_all([(e, item_id, None) for e, item_id in zip(batch, ids, strict=True)])
 
 
-def _settle(future: asyncio.Future[int], value: int | None, exc: BaseException | None) -> None:
-    if future.done():  # the session went away while we were committing
+Outcome = tuple[_Entry, int | None, BaseException | None]
+
+
+def _settle_all(outcomes: list[Outcome]) -> None:
+    """Wake each event loop once per batch (each wake-up is a syscall), poller threads directly."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for outcome in outcomes:
+        entry = outcome[0]
+        if entry.loop is None:
+            _settle(*outcome)
+        else:
+            by_loop.setdefault(entry.loop, []).append(outcome)
+    for loop, mine in by_loop.items():
+        loop.call_soon_threadsafe(_settle_many, mine)
+
+
+def _settle_many(outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        _settle(*outcome)
+
+
+def _settle(entry: _Entry, value: int | None, exc: BaseException | None) -> None:
+    if entry.future.done():  # the session went away while we were committing
         return
     if exc is not None:
-        future.set_exception(exc)
+        entry.future.set_exception(exc)
     else:
-        future.set_result(value or 0)
+        entry.future.set_result(value or 0)

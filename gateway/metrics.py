@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -43,3 +45,35 @@ class DepthCollector(Collector):
         journal.add_metric([], depths.get("journal", 0))
         yield queue
         yield journal
+
+
+class ChannelCollector(Collector):
+    """Per-channel backlog, last message received and health, read at scrape time."""
+
+    def __init__(self, read: Callable[[], list[dict[str, Any]]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        backlog = GaugeMetricFamily(
+            "guichet_channel_backlog", "Items waiting, per channel", labels=["channel", "queue"]
+        )
+        received = GaugeMetricFamily(
+            "guichet_channel_last_received_timestamp_seconds",
+            "When the channel last received a message",
+            labels=["channel"],
+        )
+        healthy = GaugeMetricFamily(
+            "guichet_channel_up", "1 if enabled and its last round succeeded", labels=["channel"]
+        )
+        failed = GaugeMetricFamily(
+            "guichet_channel_outbox_failed", "Outgoing messages given up", labels=["channel"]
+        )
+        for c in self.read():
+            for queue, count in c["backlog"].items():
+                backlog.add_metric([c["name"], queue], count)
+            if c["last_received_at"]:
+                at = datetime.fromisoformat(c["last_received_at"]).timestamp()
+                received.add_metric([c["name"]], at)
+            healthy.add_metric([c["name"]], 1 if c["enabled"] and c["ok"] else 0)
+            failed.add_metric([c["name"]], c["outbox_failed"])
+        yield from (backlog, received, healthy, failed)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
 from inbox.models import utcnow
@@ -21,7 +21,10 @@ class JournalStatus(StrEnum):
 
 
 class JournalItem(SQLModel, table=True):
-    __table_args__ = (Index("ix_journal_pending", "status", "next_attempt_at", "id"),)
+    __table_args__ = (
+        Index("ix_journal_pending", "status", "next_attempt_at", "id"),
+        Index("ix_journal_channel", "channel", "received_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=20)
     received_at: datetime = Field(default_factory=utcnow)
@@ -47,6 +50,7 @@ class OutboxItem(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_recipient", "recipient", "kind", "created_at"),
+        Index("ix_outbox_provider", "channel", "provider_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=20)
@@ -64,6 +68,33 @@ class OutboxItem(SQLModel, table=True):
     error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class OptOut(SQLModel, table=True):
+    """A citizen asked not to be written to on this channel (SMS STOP); START lifts it."""
+
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    address: str = Field(max_length=254)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Checkpoint(SQLModel, table=True):
+    """Where a poller stands (IMAP UIDVALIDITY + UID, X since_id, Telegram offset)."""
+
+    name: str = Field(primary_key=True, max_length=100)
+    value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ChannelState(SQLModel, table=True):
+    """A channel's health, shared by every process: last success, last error."""
+
+    name: str = Field(primary_key=True, max_length=100)
+    last_ok_at: datetime | None = None
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    last_error_at: datetime | None = None
 
 
 Row = TypeVar("Row", JournalItem, OutboxItem)

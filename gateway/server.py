@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 import uvicorn
 from aiosmtpd.smtp import SMTP
 
+from channels import CHANNELS
+from channels.base import Runtime
 from channels.email_smtp import IntakeHandler
 from gateway import metrics, migrate
 from gateway.app import create_app
+from gateway.channel_state import Reporter
 from gateway.db import Database
 from gateway.journal import Journal
 from gateway.outbox import Outbox
@@ -31,8 +34,9 @@ from inbox.registry import CitizenRegistry
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 30.0
-# While mail is pouring in, the pipeline takes at most this share of the time: senders wait for
-# their 250, tickets can lag a few seconds behind the durable journal (bench/intake.py).
+# While messages pour in, the pipeline and the outbox each take at most this share of the time:
+# senders wait for their 250 or 200, tickets and acknowledgements can lag a few seconds behind
+# the durable journal (bench/intake.py, bench/channels.py).
 PIPELINE_SHARE_IN_BURST = 0.2
 
 
@@ -80,7 +84,23 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
     for n in range(workers):
         step = yielding(pipeline.process_one, journal, PIPELINE_SHARE_IN_BURST)
         background.spawn(f"pipeline-{n}", run_loop, step, wake, background.stop, 1.0)
-    background.spawn("outbox", run_loop, outbox.send_one, outbox_wake, background.stop, 1.0)
+    # Sending yields to intake in a burst too: an acknowledgement may wait seconds, a provider
+    # waiting for its 200 may not (bench/channels.py).
+    send = yielding(outbox.send_one, journal, PIPELINE_SHARE_IN_BURST)
+    background.spawn("outbox", run_loop, send, outbox_wake, background.stop, 1.0)
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        ingest=journal.append_sync,
+        report=Reporter(db),
+        stop=background.stop,
+    )
+    for channel in CHANNELS.values():
+        if channel.pollers is None or not channel.enabled(settings):
+            continue
+        # One thread per poller: a mailbox or an API that hangs never holds up another.
+        for n, poll in enumerate(channel.pollers(runtime)):
+            background.spawn(f"poll-{channel.name}-{n}", poll)
 
     handler = IntakeHandler(
         settings.smtp.domains,
@@ -101,7 +121,7 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
         host=host,
         port=smtp_port,
     )
-    app = create_app(settings, db, wake, registry)
+    app = create_app(settings, db, wake, registry, journal)
     http = _Uvicorn(
         uvicorn.Config(app, host=host, port=http_port, log_level="warning", access_log=False)
     )
@@ -122,8 +142,9 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
         await asyncio.sleep(0.02)
     http.should_exit = True
     await http_task
-    journal.stop()
+    # Pollers first: they may still be handing a payload to the journal writer.
     background.join(DRAIN_TIMEOUT)
+    journal.stop()
     db.dispose()
     log.info("stopped")
     return 0 if http_task.exception() is None else 1

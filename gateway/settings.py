@@ -21,7 +21,17 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 PLACEHOLDER = "change-me"
-SECRET_KEYS = {("secret_key",), ("relay", "password")}
+SECRET_KEYS = {
+    ("secret_key",),
+    ("relay", "password"),
+    ("twilio", "auth_token"),
+    ("cti", "token"),
+    ("telegram", "bot_token"),
+    ("telegram", "secret_token"),
+    ("x", "bearer_token"),
+    ("x", "consumer_secret"),
+    ("x", "access_token_secret"),
+}
 
 
 class HttpSettings(BaseModel):
@@ -61,6 +71,78 @@ class MatchingSettings(BaseModel):
 class PipelineSettings(BaseModel):
     workers: int = 2
     max_attempts: int = 5
+
+
+class ImapMailbox(BaseModel):
+    """One existing mailbox (``mairie@``, ``etat-civil@``) that Guichet polls over IMAP.
+
+    The password is never in a TOML file: ``password_env`` names the environment variable that
+    holds it (``password_file`` a file), so each mailbox can have its own secret.
+    """
+
+    name: str  # short, stable: the checkpoint key ("mairie", "etat-civil")
+    host: str = "127.0.0.1"
+    port: int = 993
+    ssl: bool = True
+    starttls: bool = False
+    username: str = ""
+    password_env: str = ""
+    password_file: str = ""
+    folder: str = "INBOX"
+    after: Literal["flag", "move"] = "flag"  # what to do with a message once journaled
+    move_to: str = "Guichet"
+    team: str = ""  # tickets from this mailbox go to this team
+    address: str = ""  # the mailbox's own address (recipient recorded on the message)
+    idle: bool = True  # use IDLE when the server offers it
+    poll_seconds: float = 60.0  # without IDLE; also the longest IDLE wait before a re-check
+    timeout_seconds: float = 30.0
+
+    def password(self) -> str:
+        if self.password_file:
+            return Path(self.password_file).read_text(encoding="utf-8").strip()
+        return os.environ.get(self.password_env, "") if self.password_env else ""
+
+
+class TwilioSettings(BaseModel):
+    """SMS and voice through Twilio. ``api_base`` is empty in production (Twilio's own hosts);
+    tests and the demo point it at a local server speaking Twilio's wire format."""
+
+    enabled: bool = False
+    account_sid: str = ""
+    auth_token: SecretStr = SecretStr("")
+    from_number: str = ""  # E.164, the town hall's SMS number
+    messaging_service_sid: str = ""
+    api_base: str = ""
+    media_hosts: list[str] = ["api.twilio.com"]  # MMS media and recordings are fetched only here
+    status_callbacks: bool = True  # ask Twilio for delivery status callbacks
+
+
+class CtiSettings(BaseModel):
+    """Call events from the PBX, in the field names of Zammad's generic CTI API."""
+
+    enabled: bool = False
+    token: SecretStr = SecretStr("")  # the secret path segment of /webhooks/cti/{token}
+
+
+class TelegramSettings(BaseModel):
+    enabled: bool = False
+    mode: Literal["webhook", "polling"] = "webhook"
+    bot_token: SecretStr = SecretStr("")
+    secret_token: SecretStr = SecretStr("")  # X-Telegram-Bot-Api-Secret-Token of the webhook
+    api_base: str = ""  # empty: https://api.telegram.org
+    poll_timeout_seconds: int = 25
+
+
+class XSettings(BaseModel):
+    enabled: bool = False
+    user_id: str = ""  # the town hall's own account id (mentions of it are polled)
+    bearer_token: SecretStr = SecretStr("")
+    consumer_key: str = ""
+    consumer_secret: SecretStr = SecretStr("")
+    access_token: str = ""
+    access_token_secret: SecretStr = SecretStr("")
+    api_base: str = ""  # empty: https://api.twitter.com
+    poll_seconds: float = 60.0
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -134,6 +216,11 @@ class Settings(BaseSettings):
     ack: AckSettings = AckSettings()
     pipeline: PipelineSettings = PipelineSettings()
     matching: MatchingSettings = MatchingSettings()
+    imap: list[ImapMailbox] = []
+    twilio: TwilioSettings = TwilioSettings()
+    cti: CtiSettings = CtiSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    x: XSettings = XSettings()
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

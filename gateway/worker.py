@@ -11,23 +11,26 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 import channels
-from channels.base import ParseError
+from channels.base import Attachment, ParseError
 from gateway import metrics
 from gateway.blobs import BlobStore
 from gateway.db import Database
 from gateway.journal import Journal
 from gateway.models import JournalItem, JournalStatus, next_due
 from gateway.outbox import backoff
-from gateway.pipeline import run_stages
+from gateway.pipeline import fetch_media, run_stages
 from gateway.pipeline.context import Context
 from gateway.settings import Settings
 from inbox.models import utcnow
 from inbox.registry import CitizenRegistry
 
 log = logging.getLogger(__name__)
+MEDIA_CACHE = 64
+# Channels whose messages may name files held by the provider.
+FETCHING = {name for name, channel in channels.CHANNELS.items() if channel.fetch is not None}
 
 
 class Pipeline:
@@ -43,9 +46,32 @@ class Pipeline:
         self.registry = registry
         self.blobs = BlobStore(settings.blob_dir)
         self.on_done = on_done  # wakes the outbox: an item may have queued an acknowledgement
+        self.media: dict[str, Attachment] = {}  # prefetched remote files, shared by workers
+
+    def _prefetch(self) -> None:
+        """Download the next item's remote files before its transaction opens (see fetch_media)."""
+        with self.db.read() as session:
+            item = session.exec(
+                select(JournalItem)
+                .where(JournalItem.status == JournalStatus.pending)
+                .where(col(JournalItem.next_attempt_at) <= utcnow())
+                .order_by(col(JournalItem.id))
+                .limit(1)
+            ).first()
+            if item is None or item.channel not in FETCHING:
+                return
+            raw, envelope, channel = item.raw, item.envelope, item.channel
+        try:
+            msg = channels.normalize(channel, raw, envelope)
+        except ParseError:
+            return
+        if len(self.media) > MEDIA_CACHE:  # left over by items that failed: start afresh
+            self.media.clear()
+        fetch_media.prefetch(self.settings, msg, self.media)
 
     def process_one(self) -> bool:
         """Process the oldest due journal item; return False when there is none."""
+        self._prefetch()
         item_id = None
         try:
             with self.db.write() as session:
@@ -82,9 +108,11 @@ class Pipeline:
             item=item,
             msg=msg,
             registry=self.registry,
+            prefetched=self.media,
         )
         run_stages(ctx)
-        item.status = JournalStatus.duplicate if ctx.stopped else JournalStatus.done
+        duplicate = ctx.stopped and not ctx.finished
+        item.status = JournalStatus.duplicate if duplicate else JournalStatus.done
         item.ticket_id = ctx.ticket.id if ctx.ticket else None
         item.processed_at = utcnow()
         item.error = ""

@@ -24,6 +24,7 @@ from inbox.schemas import (
     NoteIn,
     QuarantinePublic,
     ReplyIn,
+    ReplyOption,
     StatusIn,
     TicketDetail,
     TicketPage,
@@ -166,7 +167,8 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
             quote_start=m.quote_start,
             html=m.html,
             created_at=m.created_at,
-            delivery=delivery.get(m.id),
+            delivery=m.delivery_status or delivery.get(m.id),
+            delivery_error=m.delivery_error,
             attachments=attachments.get(m.id or 0, []),
         )
         for m in messages
@@ -211,12 +213,25 @@ def reply_ticket(
         ticket = load_ticket(session, ticket_key)
         _ensure_may_act(agent, ticket)
         try:
-            out = services.reply(session, settings, agent, ticket, body.text, body.status)
+            out = services.reply(
+                session, settings, agent, ticket, body.text, body.status, body.channel, body.to
+            )
         except services.Conflict as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
         return MessagePublic.model_validate(out, from_attributes=True).model_copy(
-            update={"delivery": "pending"}
+            update={"delivery": out.delivery_status}
         )
+
+
+@router.get("/tickets/{ticket_key}/reply-options", response_model=list[ReplyOption])
+def reply_options(
+    ticket_key: str, agent: CurrentAgent, db: Db, settings: SettingsDep
+) -> list[ReplyOption]:
+    """Where a reply to this ticket can go, the default first."""
+    with db.read() as session:
+        ticket = load_ticket(session, ticket_key)
+        options = services.reply_options(session, settings, ticket)
+        return [ReplyOption(channel=c, to=t) for c, t in options]
 
 
 @router.post("/tickets/{ticket_key}/notes", response_model=MessagePublic, status_code=201)

@@ -153,6 +153,12 @@ class Message(SQLModel, table=True):
     quote_start: int | None = None
     journal_id: int | None = Field(default=None, foreign_key="journalitem.id")
     created_at: datetime = Field(default_factory=utcnow)
+    # Outgoing messages: where delivery stands (queued, sent, delivered, failed, undelivered,
+    # opted_out) and, when it failed for good, why, as the provider said it.
+    delivery_status: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
+    delivery_error: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="", server_default="")
+    )
 
 
 class Attachment(SQLModel, table=True):
@@ -174,3 +180,28 @@ class AuditEvent(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Call(SQLModel, table=True):
+    """One telephone call, from the PBX's CTI events, Twilio Voice or an Asterisk CDR import.
+
+    A call is on the citizen's timeline whether or not it became a ticket; a missed call or a
+    voicemail makes a "call back" ticket, an answered call can be turned into one by an agent.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Provider-qualified and unique: "cti:<callId>", "twilio:<CallSid>", "asterisk:<uniqueid>".
+    call_key: str = Field(unique=True, max_length=200)
+    direction: str = Field(default="in", max_length=3)  # "in" or "out"
+    caller: str = Field(default="", max_length=64)  # E.164 when it could be read
+    callee: str = Field(default="", max_length=64)
+    agent_user: str = Field(default="", max_length=200)  # the PBX user who answered
+    citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    outcome: str = Field(default="ringing", max_length=20)  # ringing answered missed voicemail
+    cause: str = Field(default="", max_length=50)
+    started_at: datetime = Field(default_factory=utcnow, index=True)
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_seconds: int | None = None
+    recording_url: str = Field(default="", max_length=500)

@@ -59,7 +59,8 @@ class MessagePublic(BaseModel):
     quote_start: int | None
     html: str | None
     created_at: datetime
-    delivery: str | None = None
+    delivery: str | None = None  # pending, queued, sent, delivered, failed, undelivered, …
+    delivery_error: str = ""
     attachments: list[AttachmentPublic] = []
 
 
@@ -76,6 +77,14 @@ class AssignIn(BaseModel):
 class ReplyIn(BaseModel):
     text: str = Field(min_length=1, max_length=100_000)
     status: TicketStatus = TicketStatus.waiting_citizen
+    # Both or neither: another channel and address known for the citizen (GET reply-options).
+    channel: str | None = None
+    to: str | None = None
+
+
+class ReplyOption(BaseModel):
+    channel: str
+    to: str
 
 
 class NoteIn(BaseModel):

@@ -11,12 +11,16 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
-from gateway.outbox import enqueue_email
+import channels
+from gateway.outbox import enqueue, enqueue_email, opted_out
+from gateway.pipeline.acknowledge import is_mobile
+from gateway.pipeline.match_citizen import contact_kind
 from gateway.settings import Settings
 from inbox import i18n
 from inbox.models import (
     Agent,
     AuditEvent,
+    ContactPoint,
     Message,
     Role,
     Ticket,
@@ -125,16 +129,60 @@ def add_note(session: Session, actor: Agent, ticket: Ticket, text: str) -> Messa
     return note
 
 
-def _answered(session: Session, ticket: Ticket) -> Message:
-    last = session.exec(
+def _last_inbound(session: Session, ticket: Ticket) -> Message | None:
+    return session.exec(
         select(Message)
         .where(Message.ticket_id == ticket.id, Message.direction == "in")
         .order_by(col(Message.id).desc())
         .limit(1)
     ).first()
+
+
+def _answered(session: Session, ticket: Ticket) -> Message:
+    last = _last_inbound(session, ticket)
     if last is None:
         raise Conflict("this ticket has no message from the citizen to answer")
     return last
+
+
+CHANNEL_OF_KIND = {"email": "email", "phone": "sms"}
+
+
+def _channel_for(settings: Settings, kind: str, address: str) -> str | None:
+    """The channel that can carry a reply to ``address`` (a contact point's kind and value)."""
+    if kind == "phone":
+        channel = "sms" if is_mobile(address) else None
+    elif kind == "handle":
+        channel = address.partition(":")[0]
+    else:
+        channel = CHANNEL_OF_KIND.get(kind)
+    spec = channels.CHANNELS.get(channel or "")
+    if spec is None or spec.send is None or not spec.enabled(settings):
+        return None
+    return channel
+
+
+def reply_options(session: Session, settings: Settings, ticket: Ticket) -> list[tuple[str, str]]:
+    """Where a reply can go, best first: the channel and address of the message answered, then
+    every other address known for the ticket's citizen on a channel that can send."""
+    options: list[tuple[str, str]] = []
+    last = _last_inbound(session, ticket)
+    if last is not None:
+        kind = contact_kind(last.channel)
+        channel = _channel_for(settings, kind, last.sender)
+        if channel:
+            options.append((channel, last.sender))
+    if ticket.citizen_id is not None:
+        points = session.exec(
+            select(ContactPoint)
+            .where(ContactPoint.citizen_id == ticket.citizen_id)
+            .order_by(col(ContactPoint.id))
+        ).all()
+        for point in points:
+            channel = _channel_for(settings, point.kind, point.value)
+            if channel and (channel, point.value) not in options:
+                options.append((channel, point.value))
+    return options
 
 
 def reply(
@@ -144,42 +192,90 @@ def reply(
     ticket: Ticket,
     text: str,
     status: TicketStatus = TicketStatus.waiting_citizen,
+    channel: str | None = None,
+    to: str | None = None,
 ) -> Message:
-    """Answer the citizen on the channel of her last message, threaded, through the outbox."""
+    """Answer the citizen through the outbox: on the channel of her last message by default, or
+    on another channel and address known for her, chosen by the agent."""
     answered = _answered(session, ticket)
-    if answered.channel != "email":
-        raise Conflict(f"replies on the {answered.channel} channel are not available")
-    references = [
-        ref
-        for ref in session.exec(
-            select(Message.external_id)
-            .where(Message.ticket_id == ticket.id, col(Message.external_id).is_not(None))
-            .order_by(col(Message.id))
-        ).all()
-        if ref
-    ]
-    base_subject = answered.subject or ticket.subject
-    if ticket.reference not in base_subject:
-        base_subject = i18n.text(
-            "reply_subject", settings.language, reference=ticket.reference, subject=base_subject
+    options = reply_options(session, settings, ticket)
+    if channel is None and to is None:
+        if not options:
+            raise Conflict(f"no channel can carry a reply to this {answered.channel} message")
+        channel, to = options[0]
+    elif (channel, to) not in options:
+        raise Conflict("this channel and address are not known for this citizen")
+    assert channel is not None and to is not None
+    if opted_out(session, channel, to):
+        raise Conflict("the citizen asked not to be written to on this channel")
+    same_thread = answered.channel == channel and answered.sender == to
+    if channel == "email":
+        out = _reply_email(session, settings, actor, ticket, answered, text, to, same_thread)
+    else:
+        content = {
+            "body": text,
+            "automatic": False,
+            "in_reply_to": answered.external_id if same_thread else None,
+        }
+        sent = enqueue(
+            session,
+            settings,
+            ticket,
+            channel=channel,
+            kind="reply",
+            to=to,
+            content=content,
+            agent_id=actor.id,
         )
-    subject = base_subject if base_subject.lower().startswith("re:") else f"Re: {base_subject}"
-    out = enqueue_email(
-        session,
-        settings,
-        ticket,
-        kind="reply",
-        to=answered.sender,
-        subject=subject,
-        body=text,
-        in_reply_to=answered.external_id,
-        references=references[-20:],
-        agent_id=actor.id,
-    )
+        assert sent is not None
+        out = sent
     if ticket.assignee_id is None:
         ticket.assignee_id = actor.id
     ticket.status = status
     ticket.updated_at = utcnow()
     session.add(ticket)
-    audit(session, actor, "ticket.reply", ticket, message_id=out.id, channel="email", status=status)
+    audit(session, actor, "ticket.reply", ticket, message_id=out.id, channel=channel, status=status)
     return out
+
+
+def _reply_email(
+    session: Session,
+    settings: Settings,
+    actor: Agent,
+    ticket: Ticket,
+    answered: Message,
+    text: str,
+    to: str,
+    same_thread: bool,
+) -> Message:
+    references = [
+        ref
+        for ref in session.exec(
+            select(Message.external_id)
+            .where(
+                Message.ticket_id == ticket.id,
+                Message.channel == "email",
+                col(Message.external_id).is_not(None),
+            )
+            .order_by(col(Message.id))
+        ).all()
+        if ref
+    ]
+    base_subject = (answered.subject if same_thread else "") or ticket.subject
+    if ticket.reference not in base_subject:
+        base_subject = i18n.text(
+            "reply_subject", settings.language, reference=ticket.reference, subject=base_subject
+        )
+    subject = base_subject if base_subject.lower().startswith("re:") else f"Re: {base_subject}"
+    return enqueue_email(
+        session,
+        settings,
+        ticket,
+        kind="reply",
+        to=to,
+        subject=subject,
+        body=text,
+        in_reply_to=answered.external_id if same_thread else None,
+        references=references[-20:],
+        agent_id=actor.id,
+    )

@@ -111,10 +111,10 @@ def normalize_phone(raw: str, region: str = "FR") -> str | None:
     # call). Overseas numbers need no validation to get their country code: it follows from
     # the prefix alone.
     national = len(compact) == 10 and compact[0] == "0" and compact[1] != "0"
-    if region in _FRENCH_PLAN and national and compact.isdigit():
+    if region in _FRENCH_PLAN and national and compact.isascii() and compact.isdigit():
         return "+" + _OVERSEAS.get(compact[1:4], "33") + compact[1:]
     international = len(compact) == 12 and compact.startswith("+33") and compact[3] != "0"
-    if international and compact[1:].isdigit():
+    if international and compact.isascii() and compact[1:].isdigit():
         # "+33 692…" is how people abroad wrongly write a Réunion mobile.
         return "+" + _OVERSEAS.get(compact[3:6], "33") + compact[3:]
     try:

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from channels.email_smtp import render
 from gateway.db import Database
 from gateway.models import OutboxItem
-from gateway.outbox import render
 from inbox.auth import hash_password, issue_token
 from inbox.models import Agent, Role, Team, Ticket
 from tests.conftest import Intake
@@ -165,7 +165,9 @@ def test_reply_goes_out_threaded_with_reference(
     assert r.status_code == 201
     with db.read() as s:
         out = s.exec(select(OutboxItem).where(OutboxItem.kind == "reply")).one()
-    mail = message_from_bytes(render(intake.settings, out), policy=policy.default)
+    mail = message_from_bytes(
+        render(intake.settings, out.recipient, out.content), policy=policy.default
+    )
     assert mail["To"] == "marie.dupont@orange.fr"
     assert ticket["reference"] in mail["Subject"] and mail["Subject"].startswith("Re: ")
     assert mail["In-Reply-To"] == "<question@orange.fr>"

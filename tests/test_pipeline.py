@@ -7,9 +7,9 @@ from email.message import EmailMessage
 
 from sqlmodel import col, func, select
 
+from channels.email_smtp import render
 from gateway.db import Database
 from gateway.models import JournalItem, OutboxItem
-from gateway.outbox import render
 from inbox.models import (
     Attachment,
     AuditEvent,
@@ -39,7 +39,10 @@ def acks(intake: Intake) -> list[EmailMessage]:
         rows = s.exec(
             select(OutboxItem).where(OutboxItem.kind == "ack").order_by(col(OutboxItem.id))
         ).all()
-    return [message_from_bytes(render(intake.settings, r), policy=policy.default) for r in rows]  # type: ignore[misc]
+    return [
+        message_from_bytes(render(intake.settings, r.recipient, r.content), policy=policy.default)
+        for r in rows
+    ]  # type: ignore[misc]
 
 
 def test_first_mail_creates_citizen_ticket_and_french_ack(db: Database, intake: Intake) -> None:

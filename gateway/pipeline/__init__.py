@@ -8,16 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.pipeline import acknowledge, dedupe, match_citizen, thread, ticket
+from gateway.pipeline import (
+    acknowledge,
+    calls,
+    control,
+    dedupe,
+    fetch_media,
+    match_citizen,
+    thread,
+    ticket,
+)
 from gateway.pipeline.context import Context
 
 Stage = Callable[[Context], None]
 
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("dedupe", dedupe.run),
+    ("control", control.run),  # SMS STOP/START, Telegram /start: handled, no ticket
+    ("call", calls.record),  # telephony events on the call log; only missed calls go on
     ("thread", thread.run),
     ("match_citizen", match_citizen.run),
+    ("fetch_media", fetch_media.run),
     ("ticket", ticket.run),
+    ("link_call", calls.link),
     ("acknowledge", acknowledge.run),
 )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from channels.base import InboundMessage
+from channels.base import Attachment, InboundMessage
 from gateway.blobs import BlobStore
 from gateway.models import JournalItem
 from gateway.settings import Settings
@@ -25,8 +25,9 @@ class Context:
     registry: CitizenRegistry
     dedupe_key: str = ""
     stopped: bool = False  # set by a stage that finished the item early (a duplicate)
+    finished: bool = False  # with stopped: handled, not a duplicate (a call event, an opt-out)
     claimed_ticket: Ticket | None = None  # the ticket the message says it belongs to
-    claimed_by: str = ""  # "references" or "subject"
+    claimed_by: str = ""  # "references", "reference" or "conversation"
     citizen: Citizen | None = None
     citizen_changed: bool = False  # created, or a contact point added: re-index after commit
     match_score: float | None = None
@@ -35,3 +36,7 @@ class Context:
     ticket_created: bool = False
     message: Message | None = None
     review_reasons: list[str] = field(default_factory=list)
+    # Files the provider holds, downloaded ahead of the transaction by the worker (url → file).
+    prefetched: dict[str, Attachment] = field(default_factory=dict)
+    attachments: list[Attachment] = field(default_factory=list)  # the message's files, all told
+    media_notes: list[str] = field(default_factory=list)  # files we refused or could not get

@@ -30,9 +30,21 @@ def contact_of(msg: InboundMessage) -> tuple[str, str]:
     return contact_kind(msg.channel), msg.sender
 
 
+def given(msg: InboundMessage) -> list[tuple[str, str]]:
+    """Identifiers she gave about herself on top of her address ("phone:+33…" on Telegram)."""
+    pairs = []
+    for identifier in msg.identifiers:
+        kind, _, value = identifier.partition(":")
+        if kind in ("email", "phone") and value:
+            pairs.append((kind, value))
+    return pairs
+
+
 def query_of(msg: InboundMessage) -> Identity:
-    kind, value = contact_of(msg)
-    return Identity(name=msg.sender_name, **{kind: value})
+    fields: dict[str, list[str]] = {}
+    for kind, value in [contact_of(msg), *given(msg)]:
+        fields.setdefault(kind, []).append(value)
+    return Identity(name=msg.sender_name, **fields)  # type: ignore[arg-type]
 
 
 def holders(session: Session, kind: str, value: str) -> list[int]:
@@ -84,7 +96,8 @@ def run(ctx: Context) -> None:
         citizen = ctx.session.get(Citizen, match.citizen_id)
         if citizen is not None and citizen.merged_into_id is None:
             ctx.citizen = citizen
-            ctx.citizen_changed = add_contact(ctx.session, citizen, kind, value)
+            for k, v in [(kind, value), *given(ctx.msg)]:
+                ctx.citizen_changed |= add_contact(ctx.session, citizen, k, v)
             return
         ctx.registry.forget(match.citizen_id)  # indexed but rolled back or merged away
     if match.decision == "review":
@@ -97,6 +110,7 @@ def run(ctx: Context) -> None:
     citizen = Citizen(first_name=first, last_name=last, display_name=ctx.msg.sender_name.strip())
     ctx.session.add(citizen)
     ctx.session.flush()
-    ctx.session.add(ContactPoint(citizen_id=citizen.id or 0, kind=kind, value=value))
+    for k, v in dict.fromkeys([(kind, value), *given(ctx.msg)]):
+        ctx.session.add(ContactPoint(citizen_id=citizen.id or 0, kind=k, value=v))
     ctx.citizen = citizen
     ctx.citizen_changed = True

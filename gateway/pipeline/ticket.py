@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from gateway.pipeline.context import Context
-from inbox.models import Attachment, AuditEvent, Message, Ticket, TicketStatus, utcnow
+from inbox.models import Attachment, AuditEvent, Message, Team, Ticket, TicketStatus, utcnow
 from inbox.references import new_reference
 
 REOPENS = {TicketStatus.waiting_citizen, TicketStatus.resolved}
@@ -39,6 +39,7 @@ def _new_ticket(ctx: Context) -> Ticket:
     now = utcnow()
     ticket = Ticket(
         reference=new_reference(),
+        team_id=_team_id(ctx),
         citizen_id=ctx.citizen.id if ctx.citizen else None,
         subject=(ctx.msg.subject or ctx.msg.text[:80]).strip()[:300],
         channel=ctx.msg.channel,
@@ -53,6 +54,18 @@ def _new_ticket(ctx: Context) -> Ticket:
     ctx.session.add(ticket)
     ctx.ticket_created = True
     return ticket
+
+
+def _team_id(ctx: Context) -> int | None:
+    """The team the channel routes to (an IMAP mailbox's ``team``), created on first use."""
+    if not ctx.msg.team:
+        return None
+    team = ctx.session.exec(select(Team).where(Team.name == ctx.msg.team)).first()
+    if team is None:
+        team = Team(name=ctx.msg.team)
+        ctx.session.add(team)
+        ctx.session.flush()
+    return team.id
 
 
 def _choose_ticket(ctx: Context) -> Ticket:
@@ -92,7 +105,7 @@ def run(ctx: Context) -> None:
         sender=ctx.msg.sender,
         sender_name=ctx.msg.sender_name[:200],
         subject=ctx.msg.subject[:998],
-        text=ctx.msg.text,
+        text="\n".join([ctx.msg.text, *ctx.media_notes]) if ctx.media_notes else ctx.msg.text,
         html=ctx.msg.html,
         quote_start=ctx.msg.quote_start,
         journal_id=ctx.item.id,
@@ -100,7 +113,7 @@ def run(ctx: Context) -> None:
     )
     ctx.session.add(message)
     ctx.session.flush()
-    for att in ctx.msg.attachments:
+    for att in ctx.attachments:
         digest = ctx.blobs.put(att.data)
         ctx.session.add(
             Attachment(

@@ -45,7 +45,16 @@ def test_demo_serves_a_seeded_queue_and_cleans_up() -> None:
             m = re.search(r"File d'attente \((\d+)\)", html.unescape(web.get("/").text))
             return int(m.group(1)) if m else 0
 
-        wait_for(lambda: queue_size() == 30, 60, "30 demo mails in the queue")
+        def channels() -> set[str]:
+            items = web.get("/api/v1/tickets?limit=100").json()["items"]
+            return {t["channel"] for t in items}
+
+        # 30 e-mails, then SMS, Telegram, X and a missed call, each through its webhook/poller.
+        every = {"email", "sms", "telegram", "x", "phone"}
+        wait_for(lambda: channels() == every, 60, "demo tickets on every channel")
+        wait_for(lambda: queue_size() >= 37, 60, "the demo's requests in the queue")
+        states = web.get("/api/v1/channels").json()["channels"]
+        assert all(c["enabled"] and c["ok"] and c["last_received_at"] for c in states), states
         page = html.unescape(web.get("/").text)
         assert "Exemple-sur-Loire" in page  # the authority's name in the header
         assert re.search(r"<code>[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}</code>", page)

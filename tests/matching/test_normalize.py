@@ -56,6 +56,13 @@ def test_default_region_reads_national_numbers() -> None:
     assert normalize_phone("+44 20 7946 0958") == "+442079460958"
 
 
+def test_unicode_digits_come_out_as_ascii() -> None:
+    # str.isdigit() accepts full-width and Arabic-Indic digits: they must not leak into E.164.
+    assert normalize_phone("+33 6１２345678") == MOBILE
+    assert normalize_phone("06１２345678") == MOBILE
+    assert normalize_phone("٠٦١٢٣٤٥٦٧٨") == MOBILE
+
+
 @pytest.mark.parametrize("raw", ["", "12", "abc", "06 12", "+"])
 def test_not_a_phone_number(raw: str) -> None:
     assert normalize_phone(raw) is None

@@ -1,0 +1,1 @@
+"""Local stand-ins for the providers Guichet talks to (Twilio, Telegram, X): tests, demo."""

@@ -1,0 +1,36 @@
+"""What a channel's webhook route needs from the running app, in one place.
+
+Routes read the settings and hand raw payloads to the journal through these accessors, so a
+channel module never reaches into the app's internals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from gateway import metrics
+from gateway.db import Database
+from gateway.settings import Settings
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def db_of(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def ingest(request: Request, channel: str, raw: bytes, envelope: dict[str, Any]) -> int:
+    """Commit the payload to the journal; return its id. Answer the provider only after this."""
+    item_id: int = await request.app.state.ingest(channel, raw, envelope)
+    metrics.MESSAGES_RECEIVED.labels(channel).inc()
+    return item_id
+
+
+def report(request: Request, name: str, error: str | None) -> None:
+    request.app.state.report(name, error)
