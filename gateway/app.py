@@ -11,6 +11,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func
 from sqlmodel import col, select
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels import CHANNELS
 from gateway import channels_api, metrics
@@ -23,6 +24,19 @@ from inbox import api, calls_api, citizens_api, web
 from inbox.models import Ticket
 from inbox.registry import CitizenRegistry
 from inbox.services import CLAIMABLE
+
+
+class WebhookDispatch:
+    """ASGI: requests under ``/webhooks/`` go to the webhooks app, the rest to the main one."""
+
+    def __init__(self, app: ASGIApp, hooks: ASGIApp) -> None:
+        self.app, self.hooks = app, hooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
+            await self.hooks(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def create_app(
@@ -58,10 +72,14 @@ def create_app(
         https_only=settings.public_url.startswith("https://"),
         max_age=12 * 3600,
     )
-    # Webhooks first: providers post far more often than agents click, and routes match in order.
+    # Providers' webhooks get an app of their own: no agent session to decode, no API routes
+    # to match first; they share the state (settings, journal) of the main app.
+    hooks = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    hooks.state = app.state
     for channel in CHANNELS.values():
         if channel.router is not None and channel.enabled(settings):
-            app.include_router(channel.router)
+            hooks.include_router(channel.router)
+    app.add_middleware(WebhookDispatch, hooks=hooks)
     app.include_router(api.router)
     app.include_router(citizens_api.router)
     app.include_router(web.router)
