@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,6 +95,17 @@ class Sent:
 
     provider_id: str
     status: str = "sent"  # "queued" when the provider reports delivery later (SMS)
+
+
+def json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """A provider's JSON payload as a dict, or ParseError (malformed, too deep, not an object)."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ParseError(f"{what}: not JSON ({type(exc).__name__})") from exc
+    if not isinstance(value, dict):
+        raise ParseError(f"{what}: a JSON object is required")
+    return value
 
 
 Normalize = Callable[[bytes, dict[str, Any]], InboundMessage]

@@ -51,6 +51,7 @@ from channels.base import (
     RemoteAttachment,
     Runtime,
     Sent,
+    json_object,
 )
 from channels.web import ingest, settings_of
 from gateway.channel_state import load_checkpoint, save_checkpoint
@@ -108,13 +109,7 @@ def _str(obj: dict[str, Any], key: str) -> str:
 
 
 def _load(raw: bytes) -> dict[str, Any]:
-    try:
-        update = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise ParseError(f"not JSON: {type(exc).__name__}") from exc
-    if not isinstance(update, dict):
-        raise ParseError("an update is a JSON object")
-    return update
+    return json_object(raw, "Telegram update")
 
 
 def skip_reason(update: Any) -> str | None:

@@ -22,7 +22,15 @@ from typing import Any
 import requests
 import tweepy
 
-from channels.base import Channel, ChannelError, InboundMessage, ParseError, Runtime, Sent
+from channels.base import (
+    Channel,
+    ChannelError,
+    InboundMessage,
+    ParseError,
+    Runtime,
+    Sent,
+    json_object,
+)
 from gateway import metrics
 from gateway.channel_state import load_checkpoint, save_checkpoint
 from gateway.settings import Settings, XSettings
@@ -185,12 +193,7 @@ def _dm(item: dict[str, Any], our_id: str) -> InboundMessage:
 
 def normalize(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
     """A journaled item ({"kind": "mention"|"dm", …}) → InboundMessage; ParseError otherwise."""
-    try:
-        item = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(f"X: not JSON ({type(exc).__name__})") from exc
-    if not isinstance(item, dict):
-        raise ParseError("X: item is not an object")
+    item = json_object(raw, "X item")
     our_id = str(envelope.get("user_id") or "")
     if item.get("kind") == "mention":
         return _mention(item, our_id)

@@ -30,6 +30,7 @@ from sqlmodel import col, select
 
 from gateway.db import Database
 from gateway.models import JournalItem, JournalStatus
+from gateway.register import RowError  # the same reading as the citizen register
 from inbox.models import Call, utcnow
 
 COLUMNS = (
@@ -82,25 +83,11 @@ class CdrCall:
     billsec: int
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    reason: str
-
-
 def zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
-
-
-def decode(data: bytes) -> str:
-    """UTF-8 if it is (BOM tolerated), else Windows-1252: what French PBX exports come in."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
 
 
 def _time(value: str, tz: tzinfo, name: str) -> datetime:

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from gateway import migrate
 from gateway.db import Database
-from gateway.register import RegisterRow, RowError, read_register
+from gateway.register import RegisterRow, RowError, decode, read_register
 from gateway.settings import Settings, get_settings
 from inbox.auth import hash_password, issue_token
 from inbox.citizens import upsert_register_rows
@@ -206,9 +206,9 @@ def calls_import(path: Path, fmt: str, hours: float, tz_name: str) -> None:
         tz = cdr.zone(tz_name)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--timezone") from exc
-    parsed = list(cdr.read_rows(cdr.decode(path.read_bytes()), tz))
-    errors = [r for r in parsed if isinstance(r, cdr.RowError)]
-    good = cdr.group(r for r in parsed if not isinstance(r, cdr.RowError))
+    parsed = list(cdr.read_rows(decode(path.read_bytes()), tz))
+    errors = [r for r in parsed if isinstance(r, RowError)]
+    good = cdr.group(r for r in parsed if not isinstance(r, RowError))
     envelope = cdr.import_envelope(tz_name, hours, settings.language)
     database = _db(settings)
     with click.progressbar(length=len(good), label="Import", file=sys.stderr) as bar:

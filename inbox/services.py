@@ -13,7 +13,6 @@ from sqlmodel import Session, col, or_, select
 
 import channels
 from gateway.outbox import enqueue, enqueue_email, opted_out
-from gateway.pipeline.acknowledge import is_mobile
 from gateway.pipeline.match_citizen import contact_kind
 from gateway.settings import Settings
 from inbox import i18n
@@ -27,6 +26,7 @@ from inbox.models import (
     TicketStatus,
     utcnow,
 )
+from matching import is_mobile
 
 CLAIMABLE = (TicketStatus.new, TicketStatus.open)
 CLAIM_RETRIES = 10

@@ -16,13 +16,14 @@ from matching.identity import Identity
 from matching.index import CitizenIndex
 from matching.match import Match
 from matching.names import parse_display_name
-from matching.normalize import fold, normalize_email, normalize_handle, normalize_phone
+from matching.normalize import fold, is_mobile, normalize_email, normalize_handle, normalize_phone
 
 __all__ = [
     "CitizenIndex",
     "Identity",
     "Match",
     "fold",
+    "is_mobile",
     "normalize_email",
     "normalize_handle",
     "normalize_phone",

@@ -153,6 +153,15 @@ def normalize_email(raw: str) -> str | None:
 _HANDLE_KINDS = {"telegram": "telegram", "tg": "telegram", "x": "x", "twitter": "x"}
 
 
+def is_mobile(number: str) -> bool:
+    """Whether an E.164 number is a mobile (it can read an SMS; a landline cannot)."""
+    try:
+        parsed = phonenumbers.parse(number)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE)
+
+
 def normalize_handle(raw: str) -> str | None:
     """Normalize ``"telegram:123456"`` or ``"x:@MDupont"`` to ``"kind:value"`` (lower-case).
 

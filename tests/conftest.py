@@ -82,10 +82,14 @@ class Intake:
             session.add(item)
             session.flush()
             item_id = item.id or 0
+        self.drain()
+        return item_id
+
+    def drain(self) -> None:
+        """Run the pipeline until the journal is empty, as `serve`'s workers would."""
         self.registry.refresh()  # what the refresh loop of `serve` does twice a second
         while self.pipeline.process_one():
             pass
-        return item_id
 
 
 @pytest.fixture

@@ -271,3 +271,22 @@ def make_mail(
 
 def swaks_path() -> str | None:
     return shutil.which("swaks")
+
+
+def send_outbox(db: Any, settings: Any) -> None:
+    """Send every due outgoing message, as `serve`'s outbox loop would."""
+    from gateway.outbox import Outbox
+
+    outbox = Outbox(db, settings)
+    while outbox.send_one():
+        pass
+
+
+def journal_count(db: Any) -> int:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from gateway.models import JournalItem
+
+    with db.read() as s:
+        return int(s.exec(select(func.count()).select_from(JournalItem)).one())

@@ -15,9 +15,9 @@ from gateway.register import RegisterRow
 from gateway.settings import Settings
 from inbox.citizens import upsert_register_rows
 from inbox.models import Citizen, Ticket
-from tests.channels.test_sms_twilio import PUBLIC, process, send_outbox, with_twilio
+from tests.channels.test_sms_twilio import PUBLIC, with_twilio
 from tests.conftest import Intake
-from tests.support import Relay, make_mail
+from tests.support import Relay, make_mail, send_outbox
 from tests.test_api import make_agent
 
 MARIE_PHONE = "+33612345678"
@@ -65,7 +65,7 @@ def test_sms_then_mail_then_sms_is_one_case_on_one_citizen(
 ) -> None:
     s, intake, client = world
     sms(sim, client, "Bonjour, le lampadaire devant le 12 rue des Écoles est éteint.")
-    process(intake)
+    intake.drain()
     send_outbox(db, s)
     [ticket] = tickets(db)
     ack = sim.sent_to(MARIE_PHONE)
@@ -77,7 +77,7 @@ def test_sms_then_mail_then_sms_is_one_case_on_one_citizen(
     intake(make_mail(sender=MARIE_MAIL, subject=f"Réf. {ticket.reference} : toujours éteint"))
     # Then a plain "merci" by SMS continues the conversation instead of opening a new case.
     sms(sim, client, "Merci !")
-    process(intake)
+    intake.drain()
     send_outbox(db, s)
     assert [t.id for t in tickets(db)] == [ticket.id]
     assert len(sim.sent_to(MARIE_PHONE)) == 1  # acknowledged once, not per message
@@ -125,7 +125,7 @@ def test_stop_silences_acknowledgements_and_replies_and_failures_show_on_the_mes
     _, headers = make_agent(db, "karim@mairie.example")
     sms(sim, client, "STOP")
     sms(sim, client, "Une question quand même : la déchetterie ouvre quand ?")
-    process(intake)
+    intake.drain()
     send_outbox(db, s)
     [ticket] = tickets(db)
     assert sim.sent_to(MARIE_PHONE) == []  # no acknowledgement after STOP
@@ -133,7 +133,7 @@ def test_stop_silences_acknowledgements_and_replies_and_failures_show_on_the_mes
     assert r.status_code == 409 and "not to be written" in r.json()["detail"]
     # START lifts it; a number Twilio refuses shows why on the message.
     sms(sim, client, "START")
-    process(intake)
+    intake.drain()
     sim.invalid_numbers.add(MARIE_PHONE)
     r = client.post(f"/api/v1/tickets/{ticket.id}/reply", headers=headers, json={"text": "Lundi."})
     assert r.status_code == 201

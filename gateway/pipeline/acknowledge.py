@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import unicodedata
 
-import phonenumbers
-
 import channels
 from gateway.outbox import enqueue, enqueue_email, opted_out, sent_lately
 from gateway.pipeline.context import Context
 from gateway.settings import Settings
 from inbox import i18n
 from inbox.models import Ticket
+from matching import is_mobile
 
 SMS_SEGMENT = 160
 GSM7 = set(
@@ -56,14 +55,6 @@ def sms_text(key: str, settings: Settings, ticket: Ticket) -> str:
 def is_own_address(settings: Settings, address: str) -> bool:
     domain = address.rpartition("@")[2]
     return address == settings.smtp.from_address.lower() or domain in settings.smtp.domains
-
-
-def is_mobile(number: str) -> bool:
-    try:
-        parsed = phonenumbers.parse(number)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
 
 
 def route(ctx: Context) -> str | None:

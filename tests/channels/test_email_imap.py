@@ -99,12 +99,6 @@ class Pollers:
         return all(t.is_alive() for t in self.threads)
 
 
-def process(intake: Intake) -> None:
-    intake.registry.refresh()
-    while intake.pipeline.process_one():
-        pass
-
-
 def count(db: Database, model: Any, *where: Any) -> int:
     with db.read() as session:
         return int(session.exec(select(func.count()).select_from(model).where(*where)).one())
@@ -114,7 +108,7 @@ def tickets(intake: Intake, expected: int, timeout: float = 20.0) -> list[Ticket
     """Run the pipeline until ``expected`` tickets exist; fail if more turn up."""
 
     def enough() -> bool:
-        process(intake)
+        intake.drain()
         return count(intake.db, Ticket) >= expected
 
     wait_for(enough, timeout, f"{expected} tickets")

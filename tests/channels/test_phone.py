@@ -128,12 +128,6 @@ def app(phone_settings: Settings, db: Database, phone_intake: Intake) -> Iterato
         yield client
 
 
-def run_pipeline(intake: Intake) -> None:
-    intake.registry.refresh()
-    while intake.pipeline.process_one():
-        pass
-
-
 def make_citizen(db: Database, number: str = NUMBER) -> int:
     with db.write() as s:
         citizen = Citizen(first_name="Marie", last_name="Dupont", display_name="Marie Dupont")
@@ -221,7 +215,7 @@ def test_answered_call_is_on_the_citizen_timeline_without_a_ticket(
     assert (response.status_code, response.json()) == (200, {})
     hangup = {**call, "event": "hangup", "cause": "normalClearing"}
     assert app.post(f"/webhooks/cti/{TOKEN}", json=hangup).status_code == 200
-    run_pipeline(phone_intake)
+    phone_intake.drain()
 
     [row] = rows(db, Call)
     assert (row.call_key, row.outcome, row.agent_user) == ("cti:c-1", "answered", "Sophie")
@@ -249,7 +243,7 @@ def test_missed_call_makes_one_call_back_ticket_whatever_the_order(
     cti(app, event="hangup", callId="m-2", cause="cancel", **call)
     cti(app, event="newCall", callId="m-2", **call)
     cti(app, event="newCall", callId="m-1", **call)
-    run_pipeline(phone_intake)
+    phone_intake.drain()
 
     first, second = rows(db, Call)
     assert (first.outcome, first.cause, second.outcome) == ("missed", "noAnswer", "missed")
@@ -270,7 +264,7 @@ def test_outgoing_and_anonymous_calls_are_logged_without_tickets(
 ) -> None:
     cti(app, event="hangup", callId="o-1", direction="out", to="0612345678", cause="cancel")
     cti(app, event="hangup", callId="a-1", direction="in", **{"from": "anonymous"}, cause="cancel")
-    run_pipeline(phone_intake)
+    phone_intake.drain()
     assert {c.call_key: c.outcome for c in rows(db, Call)} == {
         "cti:o-1": "missed",
         "cti:a-1": "missed",
@@ -287,7 +281,7 @@ def test_cti_token_and_events_are_checked_before_anything_is_journaled(
     assert cti(app, event="transfer", callId="t-2", direction="in") == 200  # not ours to handle
     assert rows(db, JournalItem) == []
     assert cti(app, event="hangup", direction="sideways", callId="t-3") == 200  # garbage
-    run_pipeline(phone_intake)
+    phone_intake.drain()
     [item] = rows(db, JournalItem)
     assert item.status == JournalStatus.quarantined and b"sideways" in item.raw
     off = phone_settings.model_copy(
@@ -364,7 +358,7 @@ def test_voicemail_makes_one_ticket_with_recording_and_transcription(
     text = corpus_form("twilio_transcription.form", RecordingUrl=recording_url)
     assert twilio_post(app, "/webhooks/twilio/voice/transcription", text).status_code == 200
     assert len(rows(db, JournalItem)) == 4  # the failed transcription is not journaled
-    run_pipeline(phone_intake)
+    phone_intake.drain()
 
     [call] = rows(db, Call)
     [ticket] = rows(db, Ticket)
@@ -390,7 +384,7 @@ def test_anonymous_voicemail_opens_its_own_ticket_for_review(
         assert twilio_post(app, path, form).status_code == 200
         text = corpus_form("twilio_transcription.form", CallSid=sid, From="+266696687")
         twilio_post(app, "/webhooks/twilio/voice/transcription", text)
-    run_pipeline(phone_intake)
+    phone_intake.drain()
     tickets = rows(db, Ticket)
     assert len(tickets) == 2 and rows(db, Citizen) == []
     assert all(t.needs_review and t.citizen_id is None for t in tickets)
@@ -435,7 +429,7 @@ def test_agent_turns_an_answered_call_into_a_ticket_once(
     cti(app, event="newCall", **call)
     cti(app, event="answer", user="Karim", **call)
     cti(app, event="hangup", cause="normalClearing", **call)
-    run_pipeline(phone_intake)
+    phone_intake.drain()
     [row] = rows(db, Call)
     agent, headers = make_agent(db, "karim@mairie.example")
     note = {"note": "Demande d'attestation d'accueil, dossier à compléter."}
@@ -564,7 +558,7 @@ def test_asterisk_import_is_idempotent_and_recent_missed_calls_become_tickets(
     assert "line 8: 5 columns, at least 17 expected" in first.stderr
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert f"{calls} calls: 0 journaled, {calls} already imported" in again.stdout
-    run_pipeline(phone_intake)
+    phone_intake.drain()
     third = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert f"{calls} calls: 0 journaled, {calls} already imported" in third.stdout
 

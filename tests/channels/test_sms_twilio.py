@@ -20,11 +20,10 @@ from gateway.blobs import BlobStore
 from gateway.db import Database
 from gateway.journal import Journal
 from gateway.models import JournalItem, JournalStatus, OptOut
-from gateway.outbox import Outbox
 from gateway.settings import Settings, TwilioSettings
 from inbox.models import Attachment, ContactPoint, Message, Ticket
 from tests.conftest import Intake
-from tests.support import free_port
+from tests.support import free_port, journal_count, send_outbox
 
 PUBLIC = "https://guichet.mairie-exemple.fr"
 HOOK = PUBLIC + "/webhooks/twilio/sms"
@@ -70,23 +69,6 @@ def hook(tw: Settings, db: Database, tw_intake: Intake) -> Iterator[TestClient]:
         yield client
 
 
-def process(intake: Intake) -> None:
-    intake.registry.refresh()
-    while intake.pipeline.process_one():
-        pass
-
-
-def send_outbox(db: Database, settings: Settings) -> None:
-    outbox = Outbox(db, settings)
-    while outbox.send_one():
-        pass
-
-
-def journaled(db: Database) -> int:
-    with db.read() as s:
-        return int(s.exec(select(func.count()).select_from(JournalItem)).one())
-
-
 def messages(db: Database, direction: str = "in") -> list[Message]:
     with db.read() as s:
         return list(s.exec(select(Message).where(Message.direction == direction)).all())
@@ -108,7 +90,7 @@ def test_a_signed_sms_becomes_a_ticket_acknowledged_by_sms_with_delivery_reports
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/xml")
     assert resp.text == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-    process(tw_intake)
+    tw_intake.drain()
     (msg,) = messages(db)
     assert (msg.channel, msg.sender, msg.text) == ("sms", CITIZEN, text)
     assert msg.external_id is not None and msg.external_id.startswith("SM")
@@ -130,14 +112,14 @@ def test_a_signed_sms_becomes_a_ticket_acknowledged_by_sms_with_delivery_reports
     assert sim.deliver(ack["sid"], "sent", client=hook).status_code in (200, 204)  # late, ignored
     (out,) = messages(db, "out")
     assert out.delivery_status == "delivered"
-    assert journaled(db) == 1  # status callbacks are not citizens' messages
+    assert journal_count(db) == 1  # status callbacks are not citizens' messages
 
 
 def test_an_undelivered_acknowledgement_shows_twilios_reason(
     hook: TestClient, db: Database, tw: Settings, tw_intake: Intake, sim: TwilioSimulator
 ) -> None:
     sim.send_sms(HOOK, CITIZEN, "Bonjour", client=hook)
-    process(tw_intake)
+    tw_intake.drain()
     send_outbox(db, tw)
     (ack,) = sim.sent
     assert sim.deliver(ack["sid"], "undelivered", 30003, client=hook).status_code in (200, 204)
@@ -150,7 +132,7 @@ def test_a_status_callback_must_be_signed_too(
     hook: TestClient, db: Database, tw: Settings, tw_intake: Intake, sim: TwilioSimulator
 ) -> None:
     sim.send_sms(HOOK, CITIZEN, "Bonjour", client=hook)
-    process(tw_intake)
+    tw_intake.drain()
     send_outbox(db, tw)
     (ack,) = sim.sent
     forged = {"MessageSid": ack["sid"], "MessageStatus": "failed", "ErrorCode": "30007"}
@@ -195,7 +177,7 @@ def test_a_forged_or_unsigned_webhook_is_refused_and_not_journaled(
 ) -> None:
     params, signature = _forgeries(sim)[case]
     assert sim.post_webhook(HOOK, params, client=hook, signature=signature).status_code == 403
-    assert journaled(db) == 0
+    assert journal_count(db) == 0
 
 
 def test_a_repeated_field_is_refused_since_the_signature_covers_only_one_value(
@@ -207,7 +189,7 @@ def test_a_repeated_field_is_refused_since_the_signature_covers_only_one_value(
     body = b"Body=Virez+500+euros&" + urlencode(params).encode()
     headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
     assert hook.post(HOOK, content=body, headers=headers).status_code == 403
-    assert journaled(db) == 0
+    assert journal_count(db) == 0
 
 
 def test_the_same_message_sid_delivered_twice_makes_one_message(
@@ -216,7 +198,7 @@ def test_the_same_message_sid_delivered_twice_makes_one_message(
     params = sim.sms_params(CITIZEN, "Bonjour, est-ce que la mairie est ouverte samedi ?")
     assert sim.post_webhook(HOOK, params, client=hook).status_code == 200
     assert sim.post_webhook(HOOK, params, client=hook).status_code == 200  # Twilio retried
-    process(tw_intake)
+    tw_intake.drain()
     assert len(messages(db)) == 1
     with db.read() as s:
         statuses = sorted(s.exec(select(JournalItem.status)).all())
@@ -228,7 +210,7 @@ def test_whatsapp_on_the_sms_number_is_answered_but_not_journaled(
 ) -> None:
     resp = sim.send_sms(HOOK, "whatsapp:" + CITIZEN, "Bonjour", client=hook)
     assert resp.status_code == 200 and "<Response></Response>" in resp.text
-    assert journaled(db) == 0
+    assert journal_count(db) == 0
 
 
 def test_a_journal_that_cannot_commit_answers_503_so_twilio_retries(
@@ -261,7 +243,7 @@ def test_mms_media_become_attachments_with_their_bytes(
 ) -> None:
     media = [(JPEG, "image/jpeg"), (PDF, "application/pdf")]
     sim.send_sms(HOOK, CITIZEN, "Le nid-de-poule rue Victor-Hugo", media=media, client=hook)
-    process(tw_intake)
+    tw_intake.drain()
     assert attachments_of(db, tw) == [
         ("mms-1.jpg", "image/jpeg", JPEG),
         ("mms-2.pdf", "application/pdf", PDF),
@@ -304,7 +286,7 @@ def test_media_on_another_host_is_refused_unrequested_and_the_message_still_arri
         elsewhere = other.add_media(JPEG, "image/jpeg")  # same path shape, same credentials
         media = [(elsewhere, "image/jpeg"), (PDF, "application/pdf")]
         sim.send_sms(HOOK, CITIZEN, "Voir pièce jointe", media=media, client=hook)
-        process(tw_intake)
+        tw_intake.drain()
         assert other.requests == []
     assert attachments_of(db, tw) == [("mms-2.pdf", "application/pdf", PDF)]
     (msg,) = messages(db)
@@ -417,7 +399,7 @@ def test_a_recipient_unsubscribed_at_twilio_is_recorded_as_opted_out(
 ) -> None:
     sim.unsubscribed.add(CITIZEN)
     sim.send_sms(HOOK, CITIZEN, "Bonjour", client=hook)
-    process(tw_intake)
+    tw_intake.drain()
     send_outbox(db, tw)
     (out,) = messages(db, "out")
     assert out.delivery_status == "failed" and "21610" in out.delivery_error
@@ -431,14 +413,14 @@ def test_stop_opts_out_start_opts_back_in_and_no_ticket_is_opened(
     hook: TestClient, db: Database, tw: Settings, tw_intake: Intake, sim: TwilioSimulator
 ) -> None:
     sim.send_sms(HOOK, CITIZEN, "ARRÊT", client=hook)
-    process(tw_intake)
+    tw_intake.drain()
     assert optouts(db) == [CITIZEN] and messages(db) == []
     sim.send_sms(HOOK, CITIZEN, "Bonjour, j'ai une question sur la cantine", client=hook)
-    process(tw_intake)
+    tw_intake.drain()
     send_outbox(db, tw)
     assert len(messages(db)) == 1 and sim.sent == []  # a ticket, but no SMS to her
     sim.send_sms(HOOK, CITIZEN, "Start", client=hook)
-    process(tw_intake)
+    tw_intake.drain()
     assert optouts(db) == []
     with db.read() as s:
         assert s.exec(select(func.count()).select_from(Ticket)).one() == 1

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from channels import telegram
 from channels.base import ChannelError, ParseError, RemoteAttachment, Runtime
@@ -22,11 +22,10 @@ from gateway.channel_state import Reporter, load_checkpoint
 from gateway.db import Database
 from gateway.journal import Journal
 from gateway.models import ChannelState, JournalItem
-from gateway.outbox import Outbox
 from gateway.settings import Settings, TelegramSettings
 from inbox.models import Attachment, Citizen, ContactPoint, Message, Ticket, TicketStatus
 from tests.conftest import Intake
-from tests.support import free_port, wait_for
+from tests.support import free_port, journal_count, send_outbox, wait_for
 
 SECRET = "wh-secret-7f3a9c"
 HOOK = "/webhooks/telegram"
@@ -69,23 +68,6 @@ def hook(tg: Settings, db: Database, tg_intake: Intake) -> Iterator[TestClient]:
         yield client
 
 
-def process(intake: Intake) -> None:
-    intake.registry.refresh()
-    while intake.pipeline.process_one():
-        pass
-
-
-def send_outbox(db: Database, settings: Settings) -> None:
-    outbox = Outbox(db, settings)
-    while outbox.send_one():
-        pass
-
-
-def journaled(db: Database) -> int:
-    with db.read() as s:
-        return int(s.exec(select(func.count()).select_from(JournalItem)).one())
-
-
 def messages_in(db: Database) -> list[Message]:
     with db.read() as s:
         return list(s.exec(select(Message).where(Message.direction == "in")).all())
@@ -100,7 +82,7 @@ def test_a_message_becomes_a_ticket_and_is_acknowledged_through_the_bot(
     text = "Bonjour 👋 Ma fille Anaïs est née à Besançon : où déclarer sa naissance ? — Zoé"
     update = make_update(1, CHAT, text=text, first_name="Zoé", last_name="Lefèvre")
     assert post_update(HOOK, update, SECRET, hook) == 200
-    process(tg_intake)
+    tg_intake.drain()
     (msg,) = messages_in(db)
     assert (msg.sender, msg.sender_name, msg.text) == (f"telegram:{CHAT}", "Zoé Lefèvre", text)
     assert msg.external_id == "telegram-update:1"
@@ -122,7 +104,7 @@ def test_a_webhook_without_the_secret_token_is_refused_and_not_journaled(
     hook: TestClient, db: Database, secret: str | None
 ) -> None:
     assert post_update(HOOK, make_update(1, CHAT, text="Bonjour"), secret, hook) == 403
-    assert journaled(db) == 0
+    assert journal_count(db) == 0
 
 
 def test_no_secret_configured_refuses_everything_and_polling_mode_has_no_webhook(
@@ -135,7 +117,7 @@ def test_no_secret_configured_refuses_everything_and_polling_mode_has_no_webhook
         with TestClient(create_app(conf, db)) as client:
             assert post_update(HOOK, update, "", client) == code
             assert post_update(HOOK, update, SECRET, client) == code
-    assert journaled(db) == 0
+    assert journal_count(db) == 0
 
 
 def test_the_same_update_delivered_twice_makes_one_message(
@@ -144,8 +126,8 @@ def test_the_same_update_delivered_twice_makes_one_message(
     update = make_update(7, CHAT, text="Ma poubelle n'a pas été ramassée")
     assert post_update(HOOK, update, SECRET, hook) == 200
     assert post_update(HOOK, update, SECRET, hook) == 200  # Telegram retried
-    process(tg_intake)
-    assert journaled(db) == 2
+    tg_intake.drain()
+    assert journal_count(db) == 2
     assert len(messages_in(db)) == 1
 
 
@@ -171,14 +153,14 @@ def test_updates_we_do_not_take_are_answered_200_and_not_journaled(
     hook: TestClient, db: Database, update: dict[str, Any]
 ) -> None:
     assert post_update(HOOK, update, SECRET, hook) == 200
-    assert journaled(db) == 0
+    assert journal_count(db) == 0
 
 
 def test_a_malformed_update_is_journaled_and_quarantined(
     hook: TestClient, db: Database, tg_intake: Intake
 ) -> None:
     assert post_update(HOOK, b'{"update_id": 1, "message": {"text": "Bonj', SECRET, hook) == 200
-    process(tg_intake)
+    tg_intake.drain()
     with db.read() as s:
         item = s.exec(select(JournalItem)).one()
     assert item.status == "quarantined" and item.raw.startswith(b'{"update_id": 1')
@@ -196,7 +178,7 @@ def test_photos_and_documents_become_attachments_with_the_providers_bytes(
     )
     for update in (photo, document):
         assert post_update(HOOK, update, SECRET, hook) == 200
-    process(tg_intake)
+    tg_intake.drain()
     with db.read() as s:
         rows = s.exec(select(Attachment).order_by(col(Attachment.id))).all()
         texts = [m.text for m in s.exec(select(Message).order_by(col(Message.id))).all()]
@@ -222,7 +204,7 @@ def test_a_file_we_cannot_fetch_leaves_a_note_and_the_ticket_is_still_written(
     with TestClient(create_app(small, db, registry=intake.registry)) as client:
         update = make_update(1, CHAT, document=("BQAD-big", "plan.pdf", "application/pdf"))
         assert post_update(HOOK, update, SECRET, client) == 200
-    process(intake)
+    intake.drain()
     (msg,) = messages_in(db)
     assert "plan.pdf" in msg.text and "non récupérée" in msg.text
 
@@ -240,7 +222,7 @@ def test_her_own_shared_contact_adds_her_phone_number_to_her_record(
         1, CHAT, contact=("33612345678", CHAT), first_name="Zoé", last_name="Lefèvre"
     )
     assert post_update(HOOK, update, SECRET, hook) == 200
-    process(tg_intake)
+    tg_intake.drain()
     (msg,) = messages_in(db)
     assert msg.citizen_id == known_id
     with db.read() as s:
@@ -255,7 +237,7 @@ def test_a_new_citizen_sharing_her_contact_gets_both_addresses(
         post_update(HOOK, make_update(1, CHAT, contact=("+33 6 12 34 56 78", CHAT)), SECRET, hook)
         == 200
     )
-    process(tg_intake)
+    tg_intake.drain()
     with db.read() as s:
         points = {(p.kind, p.value) for p in s.exec(select(ContactPoint)).all()}
     assert ("phone", "+33612345678") in points and ("handle", f"telegram:{CHAT}") in points
@@ -266,7 +248,7 @@ def test_someone_elses_contact_is_text_not_her_identity(
 ) -> None:
     update = make_update(1, CHAT, contact=("33698765432", 190044771), first_name="Jean")
     assert post_update(HOOK, update, SECRET, hook) == 200
-    process(tg_intake)
+    tg_intake.drain()
     (msg,) = messages_in(db)
     assert "33698765432" in msg.text
     with db.read() as s:
@@ -278,7 +260,7 @@ def test_start_is_greeted_in_french_and_opens_no_ticket(
     hook: TestClient, db: Database, tg: Settings, tg_intake: Intake, sim: TelegramSimulator
 ) -> None:
     assert post_update(HOOK, make_update(1, CHAT, text="/start affiche-2025"), SECRET, hook) == 200
-    process(tg_intake)
+    tg_intake.drain()
     with db.read() as s:
         assert s.exec(select(Ticket)).first() is None
     send_outbox(db, tg)
@@ -290,7 +272,7 @@ def test_a_reply_to_one_of_our_messages_finds_its_ticket(
     hook: TestClient, db: Database, tg: Settings, tg_intake: Intake, sim: TelegramSimulator
 ) -> None:
     assert post_update(HOOK, make_update(1, CHAT, text="Demande de RDV"), SECRET, hook) == 200
-    process(tg_intake)
+    tg_intake.drain()
     send_outbox(db, tg)
     ack_id = sim.sent[0]["message_id"]
     with db.write() as s:  # closed: only the reply's reference can still point at it
@@ -301,7 +283,7 @@ def test_a_reply_to_one_of_our_messages_finds_its_ticket(
     assert post_update(HOOK, reply, SECRET, hook) == 200
     unrelated = make_update(3, CHAT + 1, text="Autre chose", user_id=CHAT + 1)
     assert post_update(HOOK, unrelated, SECRET, hook) == 200
-    process(tg_intake)
+    tg_intake.drain()
     with db.read() as s:
         tickets = s.exec(select(Ticket).order_by(col(Ticket.id))).all()
     assert [t.related_ticket_id for t in tickets] == [None, first.id, None]
@@ -457,9 +439,11 @@ def test_the_poller_thread_recovers_from_errors_and_stops_promptly(
     thread = threading.Thread(target=poll)
     thread.start()
     try:
-        wait_for(lambda: journaled(db) == 0 and len(sim.calls("getUpdates")) >= 2, 10, "a retry")
+        wait_for(
+            lambda: journal_count(db) == 0 and len(sim.calls("getUpdates")) >= 2, 10, "a retry"
+        )
         sim.push_update(make_update(1, CHAT, text="Bonjour"))  # wakes the long poll
-        wait_for(lambda: journaled(db) == 1, 10, "the update journaled")
+        wait_for(lambda: journal_count(db) == 1, 10, "the update journaled")
         with db.read() as s:
             state = s.get_one(ChannelState, "telegram")
         assert state.last_error == "NetworkError: Internal Server Error"

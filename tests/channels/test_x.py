@@ -88,12 +88,6 @@ def wait_journaled(db: Database, count: int, timeout: float = 10) -> list[dict[s
     return journaled(db)
 
 
-def process(intake: Intake) -> None:
-    intake.registry.refresh()
-    while intake.pipeline.process_one():
-        pass
-
-
 def state(db: Database) -> ChannelState | None:
     with db.read() as s:
         return s.get(ChannelState, "x")
@@ -112,7 +106,7 @@ def test_a_mention_and_a_dm_become_two_tickets_acknowledged_safely(
     with polling(xs, db):
         wait_journaled(db, 2)
     intake = Intake(db, xs)
-    process(intake)
+    intake.drain()
     with db.read() as s:
         messages = {m.sender: m for m in s.exec(select(Message).where(Message.direction == "in"))}
         assert len(s.exec(select(Ticket)).all()) == 2
@@ -151,7 +145,7 @@ def test_a_mention_and_a_dm_become_two_tickets_acknowledged_safely(
     sim.add_mention(marie, "Toujours en panne", in_reply_to=sim.posted_tweets[0]["id"])
     with polling(xs, db):
         wait_journaled(db, 3)
-    process(intake)
+    intake.drain()
     with db.read() as s:
         follow_up = s.exec(select(Ticket).where(Ticket.related_ticket_id == public.ticket_id))
         assert follow_up.one().channel == "x"
