@@ -10,8 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
-
+    from channels.webhooks import Webhooks
     from gateway.db import Database
     from gateway.settings import Settings
 
@@ -137,7 +136,7 @@ class Channel:
     ``normalize`` is pure (raw journaled payload → InboundMessage, ParseError if it cannot).
     ``send(settings, recipient, content)`` delivers one outbox row (content: ``body``,
     ``in_reply_to``, ``automatic``, channel-specific keys) and raises ChannelError(permanent).
-    ``fetch`` downloads a RemoteAttachment. ``router`` holds the channel's webhooks;
+    ``fetch`` downloads a RemoteAttachment. ``webhooks`` holds its provider routes;
     ``pollers(runtime)`` returns blocking loops the server runs in threads until ``stop``.
     """
 
@@ -146,6 +145,6 @@ class Channel:
     enabled: Callable[[Settings], bool] = lambda settings: True
     send: Send | None = None
     fetch: Fetch | None = None
-    router: APIRouter | None = None
+    webhooks: Webhooks | None = None
     pollers: Callable[[Runtime], list[Callable[[], None]]] | None = None
     states: Callable[[Settings], list[str]] | None = None  # names it reports state under

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import requests
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
@@ -37,6 +37,7 @@ from channels.base import (
 )
 from channels.twilio_auth import verified_form
 from channels.web import db_of, ingest
+from channels.webhooks import Webhooks
 from gateway import outbox
 from gateway.settings import Settings
 from matching import normalize_phone
@@ -331,7 +332,7 @@ def _read(settings: Settings, ref: RemoteAttachment, resp: httpx.Response) -> At
 
 # --- webhooks ---------------------------------------------------------------------------------
 
-router = APIRouter(tags=["webhooks"], include_in_schema=False)
+webhooks = Webhooks()
 
 
 async def _signed_fields(request: Request) -> tuple[bytes, dict[str, str]]:
@@ -343,7 +344,7 @@ async def _signed_fields(request: Request) -> tuple[bytes, dict[str, str]]:
     return raw, fields
 
 
-@router.post(INBOUND_PATH)
+@webhooks.post(INBOUND_PATH)
 async def inbound(request: Request) -> Response:
     """A citizen's SMS or MMS: journaled as it came, answered with an empty TwiML document."""
     raw, fields = await _signed_fields(request)
@@ -358,7 +359,7 @@ async def inbound(request: Request) -> Response:
     return twiml
 
 
-@router.post(STATUS_PATH, status_code=204)
+@webhooks.post(STATUS_PATH)
 async def delivery_status(request: Request) -> Response:
     """A delivery report for an SMS we sent: applied to the outgoing message."""
     _raw, fields = await _signed_fields(request)
@@ -377,5 +378,5 @@ def enabled(settings: Settings) -> bool:
 
 
 CHANNEL = Channel(
-    name=NAME, normalize=normalize, enabled=enabled, send=send, fetch=fetch, router=router
+    name=NAME, normalize=normalize, enabled=enabled, send=send, fetch=fetch, webhooks=webhooks
 )

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import HTTPException, Request, Response
 from telegram import Bot, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
@@ -54,6 +54,7 @@ from channels.base import (
     json_object,
 )
 from channels.web import ingest, settings_of
+from channels.webhooks import Webhooks
 from gateway.channel_state import load_checkpoint, save_checkpoint
 from gateway.settings import Settings
 from matching import normalize_phone
@@ -372,10 +373,10 @@ def fetch(settings: Settings, ref: RemoteAttachment) -> Attachment:
 
 # -- webhook --
 
-router = APIRouter()
+webhooks = Webhooks()
 
 
-@router.post("/webhooks/telegram", include_in_schema=False)
+@webhooks.post("/webhooks/telegram")
 async def webhook(request: Request) -> Response:
     settings = settings_of(request)
     if settings.telegram.mode != "webhook":
@@ -474,6 +475,6 @@ CHANNEL = Channel(
     enabled=lambda s: s.telegram.enabled,
     send=send,
     fetch=fetch,
-    router=router,
+    webhooks=webhooks,
     pollers=pollers,
 )

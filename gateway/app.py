@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels import CHANNELS
+from channels.webhooks import Webhooks
 from gateway import channels_api, metrics
 from gateway.channel_state import Reporter
 from gateway.db import Database
@@ -27,7 +28,7 @@ from inbox.services import CLAIMABLE
 
 
 class WebhookDispatch:
-    """ASGI: requests under ``/webhooks/`` go to the webhooks app, the rest to the main one."""
+    """ASGI: requests under ``/webhooks/`` go to the webhook routes, the rest to the main app."""
 
     def __init__(self, app: ASGIApp, hooks: ASGIApp) -> None:
         self.app, self.hooks = app, hooks
@@ -72,13 +73,13 @@ def create_app(
         https_only=settings.public_url.startswith("https://"),
         max_age=12 * 3600,
     )
-    # Providers' webhooks get an app of their own: no agent session to decode, no API routes
-    # to match first; they share the state (settings, journal) of the main app.
-    hooks = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    hooks.state = app.state
+    # Providers' webhooks get a plain ASGI route table of their own (channels/webhooks.py): no
+    # agent session to decode, no FastAPI routing; their requests still carry this app (its
+    # state: settings, journal) in ``scope["app"]``.
+    hooks = Webhooks()
     for channel in CHANNELS.values():
-        if channel.router is not None and channel.enabled(settings):
-            hooks.include_router(channel.router)
+        if channel.webhooks is not None and channel.enabled(settings):
+            hooks.include(channel.webhooks)
     app.add_middleware(WebhookDispatch, hooks=hooks)
     app.include_router(api.router)
     app.include_router(citizens_api.router)

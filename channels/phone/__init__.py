@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from channels import sms_twilio
 from channels.base import Channel, InboundMessage, ParseError
 from channels.phone import cti, twilio_voice
 from channels.phone.common import ANONYMOUS_SENDER, at_of, describe, message, new_event, number_of
+from channels.webhooks import Webhooks
 from gateway import calls_import
 
 __all__ = ["ANONYMOUS_SENDER", "CHANNEL", "normalize"]
@@ -64,9 +63,9 @@ def normalize(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
     raise ParseError(f"phone: unknown source {str(source)[:20]!r}")
 
 
-router = APIRouter()
-router.include_router(cti.router)
-router.include_router(twilio_voice.router)
+webhooks = Webhooks()
+webhooks.include(cti.webhooks)
+webhooks.include(twilio_voice.webhooks)
 
 CHANNEL = Channel(
     name="phone",
@@ -74,5 +73,5 @@ CHANNEL = Channel(
     # Each route answers 404 unless its own source is enabled (CTI or Twilio).
     enabled=lambda s: s.cti.enabled or s.twilio.enabled,
     fetch=sms_twilio.fetch,  # recordings live on the same Twilio media hosts as MMS media
-    router=router,
+    webhooks=webhooks,
 )

@@ -17,16 +17,18 @@ from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
 
 from channels.base import InboundMessage, ParseError
 from channels.phone.common import at_of, describe, journal, message, new_event, now, number_of
 from channels.web import settings_of
+from channels.webhooks import Webhooks
 
 EVENTS = {"newCall", "answer", "hangup"}
 MAX_BODY = 64 * 1024
 
-router = APIRouter(tags=["phone"])
+webhooks = Webhooks()
 
 
 def _unquote(value: str) -> str:
@@ -123,10 +125,10 @@ def normalize(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
     return message(event, at, describe(kind, at, number_of(event), None, event["lang"]))
 
 
-@router.post("/webhooks/cti/{token}")
-async def cti_webhook(token: str, request: Request) -> dict[str, str]:
+@webhooks.post("/webhooks/cti/{token}")
+async def cti_webhook(request: Request) -> JSONResponse:
     """One call event. A wrong token is 403 and nothing is journaled."""
-    settings = settings_of(request)
+    settings, token = settings_of(request), request.path_params["token"]
     if not settings.cti.enabled:
         raise HTTPException(404)
     expected = settings.cti.token.get_secret_value().encode()
@@ -141,7 +143,8 @@ async def cti_webhook(token: str, request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "")
     name = event_name(raw, content_type)
     if name is not None and name not in EVENTS:
-        return {}  # an event we do not handle: accepted, so that the PBX does not retry
+        # An event we do not handle: accepted, so that the PBX does not retry.
+        return JSONResponse({})
     envelope = {
         "source": "cti",
         "content_type": content_type[:200],
@@ -149,4 +152,4 @@ async def cti_webhook(token: str, request: Request) -> dict[str, str]:
         "lang": settings.language,
     }
     await journal(request, raw, envelope)  # garbage too: the pipeline quarantines it
-    return {}
+    return JSONResponse({})

@@ -21,7 +21,7 @@ import contextlib
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import HTTPException, Request, Response
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import InboundMessage, ParseError, RemoteAttachment
@@ -37,6 +37,7 @@ from channels.phone.common import (
 )
 from channels.twilio_auth import verified_form
 from channels.web import settings_of
+from channels.webhooks import Webhooks
 from gateway.settings import Settings
 
 HANGUP_CAUSES = {  # CallStatus → the CTI cause it amounts to
@@ -49,7 +50,7 @@ HANGUP_CAUSES = {  # CallStatus → the CTI cause it amounts to
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 MAX_TRANSCRIPT = 20_000
 
-router = APIRouter(tags=["phone"])
+webhooks = Webhooks()
 
 
 def _sid(params: dict[str, str], name: str, prefix: str) -> str:
@@ -147,7 +148,7 @@ def greeting(settings: Settings, caller: str, callee: str) -> str:
     return str(response)
 
 
-@router.post("/webhooks/twilio/voice")
+@webhooks.post("/webhooks/twilio/voice")
 async def voice(request: Request) -> Response:
     """An incoming call: logged as ringing, answered by the answering machine."""
     settings = _enabled(request)
@@ -163,7 +164,7 @@ async def voice(request: Request) -> Response:
     return _twiml(greeting(settings, params.get("From", ""), params.get("To", "")))
 
 
-@router.post("/webhooks/twilio/voice/status")
+@webhooks.post("/webhooks/twilio/voice/status")
 async def voice_status(request: Request) -> Response:
     _enabled(request)
     raw, params = await verified_form(request)
@@ -172,7 +173,7 @@ async def voice_status(request: Request) -> Response:
     return await _journal(request, "status", raw)
 
 
-@router.post("/webhooks/twilio/voice/recording")
+@webhooks.post("/webhooks/twilio/voice/recording")
 async def voice_recording(request: Request) -> Response:
     _enabled(request)
     raw, params = await verified_form(request)
@@ -181,7 +182,7 @@ async def voice_recording(request: Request) -> Response:
     return await _journal(request, "recording", raw)
 
 
-@router.post("/webhooks/twilio/voice/transcription")
+@webhooks.post("/webhooks/twilio/voice/transcription")
 async def voice_transcription(request: Request) -> Response:
     _enabled(request)
     raw, params = await verified_form(request)
