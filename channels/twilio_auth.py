@@ -6,6 +6,7 @@ public URL plus the path and query, never the Host header we received (a proxy r
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import parse_qsl
 
 from fastapi import HTTPException, Request
@@ -14,23 +15,44 @@ from twilio.request_validator import RequestValidator
 from channels.web import settings_of
 
 
+def form_params(raw: bytes) -> dict[str, str]:
+    """A Twilio form's fields; ValueError if it is not UTF-8 or names a field twice.
+
+    A repeated field is refused because the signature check reads one value per name (a
+    dict): whatever we read must be exactly what was verified.
+    """
+    pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        raise ValueError("a form field is repeated")
+    return params
+
+
 def public_url(request: Request) -> str:
     base = settings_of(request).public_url.rstrip("/")
-    query = f"?{request.url.query}" if request.url.query else ""
-    return f"{base}{request.url.path}{query}"
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{base}{request.scope['path']}{'?' + query if query else ''}"
+
+
+def signed(validator: RequestValidator, url: str, params: dict[str, str], signature: str) -> bool:
+    """The library's check. The URL as configured is what Twilio signs, so it is tried first
+    (one HMAC); ``validate`` then tries it with and without its port (two more), which only a
+    request that failed the first needs."""
+    if hmac.compare_digest(validator.compute_signature(url, params), signature):
+        return True
+    return bool(validator.validate(url, params, signature))
 
 
 async def verified_form(request: Request) -> tuple[bytes, dict[str, str]]:
-    """The raw body and its parameters, or 403 when the signature does not match."""
-    settings = settings_of(request)
-    body = await request.body()
-    pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-    params = dict(pairs)
-    if len(params) != len(pairs):  # a repeated field: the signature covers only one of its values
-        raise HTTPException(status_code=403, detail="invalid Twilio signature")
+    """The raw body and its fields, or 403 when the signature does not match."""
+    token = settings_of(request).twilio.auth_token.get_secret_value()
     signature = request.headers.get("X-Twilio-Signature", "")
-    validator = RequestValidator(settings.twilio.auth_token.get_secret_value())
-    token_set = bool(settings.twilio.auth_token.get_secret_value())
-    if not (token_set and signature and validator.validate(public_url(request), params, signature)):
+    body = await request.body()
+    try:
+        params = form_params(body)
+    except ValueError:  # not what Twilio signs: refused like a bad signature
+        raise HTTPException(status_code=403, detail="invalid Twilio signature") from None
+    url = public_url(request)
+    if not (token and signature and signed(RequestValidator(token), url, params, signature)):
         raise HTTPException(status_code=403, detail="invalid Twilio signature")
     return body, params

@@ -8,19 +8,25 @@ one fixed path and a body we only verify and store. So a handler takes a Starlet
 and returns a ``Response``, and raises ``HTTPException`` as it would under FastAPI.
 
 Paths are exact, except a last segment written ``{name}``, which matches one non-empty
-segment and is passed as ``request.path_params[name]`` (``/webhooks/cti/{token}``).
+segment and is passed as ``request.path_params[name]`` (``/webhooks/cti/{token}``). A body
+over ``MAX_BODY`` is refused with 413 before a handler runs (providers' payloads are a few
+kilobytes; files come as links), and a handler's crash is a 500 whose log names the exception
+type only, never the payload.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+log = logging.getLogger(__name__)
 Handler = Callable[[Request], Awaitable[Response]]
+MAX_BODY = 1024 * 1024
 
 
 class Webhooks:
@@ -57,20 +63,52 @@ class Webhooks:
         return handler, {name: last}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._answer(scope, receive)
+        await response(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive) -> Response:
         found = self.resolve(scope["path"])
         if found is None:
-            response: Response = JSONResponse({"detail": "Not Found"}, status_code=404)
-        elif scope["method"] != "POST":
-            response = JSONResponse(
-                {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": "POST"}
-            )
-        else:
-            handler, params = found
-            scope["path_params"] = params
-            try:
-                response = await handler(Request(scope, receive))
-            except HTTPException as exc:  # the same answer FastAPI would give
-                response = JSONResponse(
-                    {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-                )
-        await response(scope, receive, send)
+            return _error(404, "Not Found")
+        if scope["method"] != "POST":
+            return _error(405, "Method Not Allowed", {"Allow": "POST"})
+        body = await _bounded_body(receive)
+        if body is None:
+            return _error(413, "Payload Too Large")
+        handler, params = found
+        scope["path_params"] = params
+        try:
+            return await handler(Request(scope, _replay(body)))
+        except HTTPException as exc:  # the same answer FastAPI would give
+            return _error(exc.status_code, exc.detail, exc.headers)
+        except Exception as exc:
+            log.error("webhook %s failed: %s", scope["path"], type(exc).__name__)
+            return _error(500, "Internal Server Error")
+
+
+def _error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+async def _bounded_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None as soon as it exceeds MAX_BODY."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

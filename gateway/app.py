@@ -11,7 +11,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func
 from sqlmodel import col, select
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from channels import CHANNELS
 from channels.webhooks import Webhooks
@@ -27,17 +27,20 @@ from inbox.registry import CitizenRegistry
 from inbox.services import CLAIMABLE
 
 
-class WebhookDispatch:
-    """ASGI: requests under ``/webhooks/`` go to the webhook routes, the rest to the main app."""
+class Guichet(FastAPI):
+    """The app. Providers' webhooks skip FastAPI's per-request machinery: they go straight to
+    their own route table (channels/webhooks.py), with this app in ``scope["app"]``."""
 
-    def __init__(self, app: ASGIApp, hooks: ASGIApp) -> None:
-        self.app, self.hooks = app, hooks
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hooks = Webhooks()  # filled by create_app with the enabled channels' routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
+            scope["app"] = self
             await self.hooks(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -47,7 +50,7 @@ def create_app(
     registry: CitizenRegistry | None = None,
     journal: Journal | None = None,
 ) -> FastAPI:
-    app = FastAPI(
+    app = Guichet(
         title="Guichet",
         version="0.1.0",
         description="Passerelle de relation citoyen : tous les canaux, une seule file.",
@@ -73,14 +76,9 @@ def create_app(
         https_only=settings.public_url.startswith("https://"),
         max_age=12 * 3600,
     )
-    # Providers' webhooks get a plain ASGI route table of their own (channels/webhooks.py): no
-    # agent session to decode, no FastAPI routing; their requests still carry this app (its
-    # state: settings, journal) in ``scope["app"]``.
-    hooks = Webhooks()
     for channel in CHANNELS.values():
         if channel.webhooks is not None and channel.enabled(settings):
-            hooks.include(channel.webhooks)
-    app.add_middleware(WebhookDispatch, hooks=hooks)
+            app.hooks.include(channel.webhooks)
     app.include_router(api.router)
     app.include_router(citizens_api.router)
     app.include_router(web.router)
