@@ -90,6 +90,26 @@ class Database:
                 raise
 
     @contextlib.contextmanager
+    def write_dbapi(self) -> Iterator[Any]:
+        """SQLite only: a DB-API cursor in a ``BEGIN IMMEDIATE`` transaction, for the journal
+        writer, whose SQLAlchemy statement handling held the GIL longer than the inserts."""
+        assert self.is_sqlite, "write_dbapi is for SQLite; use write_core elsewhere"
+        with self._write_lock:
+            conn = self.engine.raw_connection()
+            try:
+                cur = conn.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cur
+                    cur.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        cur.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.close()  # back to the pool
+
+    @contextlib.contextmanager
     def write_core(self) -> Iterator[Connection]:
         """A Core connection in a write transaction: for hot paths that need no ORM."""
         with self._write_lock, self._writer_engine.begin() as conn:

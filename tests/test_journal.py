@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC
+
+import pytest
 
 from gateway.db import Database
-from gateway.journal import Journal
-from gateway.models import JournalItem
+from gateway.journal import Journal, _insert_core, _SqliteInsert
+from gateway.models import JournalItem, JournalStatus
 from gateway.worker import yielding
+from inbox.models import utcnow
 
 
 def test_concurrent_appends_get_their_own_ids(db: Database) -> None:
@@ -47,3 +51,31 @@ def test_pipeline_gives_way_during_a_burst(db: Database) -> None:
     started = time.monotonic()
     polite()
     assert time.monotonic() - started >= 0.045  # burst: 10 ms of work, then 40 ms for intake
+
+
+def test_sqlite_fast_path_stores_exactly_what_sqlalchemy_stores(db: Database) -> None:
+    """The journal writer bypasses SQLAlchemy on SQLite: every column must read back the same,
+    down to the stored text (dates compared as strings by the workers' queries)."""
+    if not db.is_sqlite:
+        pytest.skip("the DB-API fast path is SQLite's; PostgreSQL uses SQLAlchemy Core")
+    now = utcnow()
+    row = {
+        "channel": "sms",
+        "raw": b"\x00\xff\r\nBody=Zo%C3%A9",
+        "envelope": {"lang": "fr", "to": ["mairie@exemple.fr"], "note": "Zoé 🙏"},
+        "received_at": now,
+        "next_attempt_at": now,
+        "status": JournalStatus.pending,
+        "attempts": 0,
+        "error": "",
+    }
+    (core,) = _insert_core(db, [row])
+    (fast,) = _SqliteInsert(db)([row])
+    columns = ", ".join(row)
+    with db.engine.connect() as conn:
+        stored = conn.exec_driver_sql(f"SELECT {columns} FROM journalitem ORDER BY id").all()
+    assert (core, fast) == (1, 2) and stored[0] == stored[1]
+    with db.read() as s:
+        item = s.get_one(JournalItem, fast)
+    assert item.envelope == row["envelope"] and item.raw == row["raw"]
+    assert item.received_at.replace(tzinfo=UTC) == now
