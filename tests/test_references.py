@@ -7,7 +7,10 @@ from inbox.references import ALPHABET, find_in_text, is_valid, new_reference
 
 def test_format_and_alphabet() -> None:
     refs = {new_reference() for _ in range(20_000)}
-    assert len(refs) == 20_000  # no collision in 20k draws
+    # 31^7 bodies: 20k draws collide once in about 140 runs (birthday bound), twice almost
+    # never; a generator with too little entropy collides by the hundred. Uniqueness itself is
+    # the job of the unique index (the pipeline retries the item with a new draw).
+    assert len(refs) >= 19_998
     for ref in list(refs)[:1000]:
         assert len(ref) == 9 and ref[4] == "-" and is_valid(ref)
         assert not set(ref.replace("-", "")) & set("01OIL")
