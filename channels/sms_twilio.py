@@ -34,7 +34,7 @@ from channels.base import (
     RemoteAttachment,
     Sent,
 )
-from channels.twilio_auth import form_params, verified_form
+from channels.twilio_auth import form_fields, verified_form
 from channels.web import db_of, ingest
 from channels.webhooks import Webhooks
 from gateway import outbox
@@ -121,14 +121,6 @@ STATUSES = {
 # --- reading a webhook (pure) -----------------------------------------------------------------
 
 
-def form_fields(raw: bytes) -> dict[str, str]:
-    """The form's fields; ParseError if it is not one, or names a field twice."""
-    try:
-        return form_params(raw)
-    except ValueError as exc:
-        raise ParseError(f"SMS webhook: not a UTF-8 form with single fields ({exc})") from exc
-
-
 def control_of(body: str, opt_out_type: str = "") -> str | None:
     """Whether the whole message is an opt-out or opt-in keyword: "opt_out", "opt_in" or None."""
     if opt_out_type:
@@ -159,7 +151,7 @@ def media_of(fields: dict[str, str]) -> tuple[RemoteAttachment, ...]:
 
 def normalize(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
     """An InboundMessage from a journaled Twilio SMS/MMS webhook form body."""
-    fields = form_fields(raw)
+    fields = form_fields(raw, "SMS webhook")
     sid = fields.get("MessageSid", "")
     if not _SID.fullmatch(sid):
         raise ParseError("SMS webhook: no valid MessageSid")

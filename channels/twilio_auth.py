@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 from fastapi import HTTPException, Request
 from twilio.request_validator import RequestValidator
 
+from channels.base import ParseError
 from channels.web import settings_of
 
 
@@ -26,6 +27,14 @@ def form_params(raw: bytes) -> dict[str, str]:
     if len(params) != len(pairs):
         raise ValueError("a form field is repeated")
     return params
+
+
+def form_fields(raw: bytes, what: str) -> dict[str, str]:
+    """``form_params`` for a journaled payload (SMS, voice): ParseError quarantines it."""
+    try:
+        return form_params(raw)
+    except ValueError as exc:
+        raise ParseError(f"{what}: not a UTF-8 form with single fields ({exc})") from exc
 
 
 def public_url(request: Request) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request, Response
 from twilio.twiml.voice_response import VoiceResponse
@@ -35,7 +35,7 @@ from channels.phone.common import (
     number_of,
     texts,
 )
-from channels.twilio_auth import verified_form
+from channels.twilio_auth import form_fields, verified_form
 from channels.web import settings_of
 from channels.webhooks import Webhooks
 from gateway.settings import Settings
@@ -61,7 +61,7 @@ def _sid(params: dict[str, str], name: str, prefix: str) -> str:
 
 
 def normalize(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
-    params = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    params = form_fields(raw, "Twilio voice")
     query = envelope.get("query") or {}
     kind, lang = envelope.get("kind"), str(envelope.get("lang", "fr"))
     key = "twilio:" + _sid(params, "CallSid", "CA")
