@@ -35,7 +35,7 @@ from channels.base import (
     Sent,
 )
 from channels.twilio_auth import form_fields, verified_form
-from channels.web import db_of, ingest
+from channels.web import db_of, ingest, tls_context
 from channels.webhooks import Webhooks
 from gateway import outbox
 from gateway.settings import Settings
@@ -278,7 +278,9 @@ def fetch(settings: Settings, ref: RemoteAttachment) -> Attachment:
     origin = (url.scheme, url.host, url.port)
     auth = (settings.twilio.account_sid, settings.twilio.auth_token.get_secret_value())
     try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as http:
+        with httpx.Client(
+            timeout=TIMEOUT_SECONDS, follow_redirects=False, verify=tls_context()
+        ) as http:
             for _hop in range(MAX_REDIRECTS + 1):
                 same_origin = (url.scheme, url.host, url.port) == origin
                 with http.stream("GET", url, auth=auth if same_origin else None) as resp:

@@ -53,7 +53,7 @@ from channels.base import (
     Sent,
     json_object,
 )
-from channels.web import ingest, settings_of
+from channels.web import ingest, settings_of, tls_context
 from channels.webhooks import Webhooks
 from gateway.channel_state import load_checkpoint, save_checkpoint
 from gateway.settings import Settings
@@ -266,7 +266,12 @@ def _permanent(message: str) -> ChannelError:
 @asynccontextmanager
 async def _bot(settings: Settings, read_timeout: float = 20.0) -> AsyncIterator[Bot]:
     base = settings.telegram.api_base.rstrip("/") or "https://api.telegram.org"
-    request = HTTPXRequest(connect_timeout=5.0, read_timeout=read_timeout, write_timeout=20.0)
+    request = HTTPXRequest(
+        connect_timeout=5.0,
+        read_timeout=read_timeout,
+        write_timeout=20.0,
+        httpx_kwargs={"verify": tls_context()},
+    )
     bot = Bot(
         settings.telegram.bot_token.get_secret_value(),
         base_url=f"{base}/bot",

@@ -6,13 +6,26 @@ channel module never reaches into the app's internals.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from typing import Any
 
+import certifi
 from fastapi import Request
 
 from gateway import metrics
 from gateway.db import Database
 from gateway.settings import Settings
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS client context for every outgoing HTTP client (Telegram bots, MMS downloads).
+
+    httpx builds a fresh context per client by default, and loading the CA bundle takes tens of
+    milliseconds holding the GIL that the webhooks answering providers share (bench/channels.py).
+    """
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def settings_of(request: Request) -> Settings:

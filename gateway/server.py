@@ -34,10 +34,6 @@ from inbox.registry import CitizenRegistry
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 30.0
-# While messages pour in, the pipeline and the outbox each take at most this share of the time:
-# senders wait for their 250 or 200, tickets and acknowledgements can lag a few seconds behind
-# the durable journal (bench/intake.py, bench/channels.py).
-PIPELINE_SHARE_IN_BURST = 0.2
 
 
 class _Uvicorn(uvicorn.Server):
@@ -82,11 +78,11 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
     # an intake-only process (another process runs the pipeline on the shared database).
     workers = min(settings.pipeline.workers, 1) if db.is_sqlite else settings.pipeline.workers
     for n in range(workers):
-        step = yielding(pipeline.process_one, journal, PIPELINE_SHARE_IN_BURST)
+        step = yielding(pipeline.process_one, journal, settings.pipeline.burst_share)
         background.spawn(f"pipeline-{n}", run_loop, step, wake, background.stop, 1.0)
     # Sending yields to intake in a burst too: an acknowledgement may wait seconds, a provider
     # waiting for its 200 may not (bench/channels.py).
-    send = yielding(outbox.send_one, journal, PIPELINE_SHARE_IN_BURST)
+    send = yielding(outbox.send_one, journal, settings.pipeline.burst_share)
     background.spawn("outbox", run_loop, send, outbox_wake, background.stop, 1.0)
     runtime = Runtime(
         settings=settings,

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -71,6 +71,10 @@ class MatchingSettings(BaseModel):
 class PipelineSettings(BaseModel):
     workers: int = 2
     max_attempts: int = 5
+    # While messages pour in, the pipeline and the outbox each take at most this share of the
+    # time: senders wait for their 250 or 200, tickets and acknowledgements can lag a few seconds
+    # behind the durable journal (bench/intake.py, bench/channels.py).
+    burst_share: float = Field(default=0.2, gt=0, le=1)
 
 
 class ImapMailbox(BaseModel):
