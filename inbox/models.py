@@ -128,10 +128,16 @@ class Ticket(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     related_ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    # Set by the routing stage from config/routing.toml ("etat-civil", "voirie", …; "" = none).
+    category: str = Field(
+        default="", max_length=50, index=True, sa_column_kwargs={"server_default": ""}
+    )
     due_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    # Indexed: the live inbox (server-sent events) asks what changed since a moment.
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
     last_inbound_at: datetime | None = None
+    first_response_at: datetime | None = None  # the first reply to the citizen (dashboard)
 
 
 class Message(SQLModel, table=True):
