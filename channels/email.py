@@ -470,19 +470,35 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def sanitize_html(html: str) -> str:
-    """HTML safe to show in the inbox: formatting, lists, tables and links only."""
+def _keep_remote_images(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "src" and value.lower().startswith("https://"):
+        return value
+    return _filter_attribute(tag, attribute, value)
+
+
+def sanitize_html(html: str, remote_images: bool = False) -> str:
+    """HTML safe to show in the inbox: formatting, lists, tables and links only.
+
+    ``remote_images`` keeps images loaded over https (an agent asked to see them: the sender
+    then learns that the message was read).
+    """
     cleaned: str = nh3.clean(
         html,
         tags=_TAGS,
         clean_content_tags={"script", "style", "title"},
         attributes=_ATTRIBUTES,
-        attribute_filter=_filter_attribute,
+        attribute_filter=_keep_remote_images if remote_images else _filter_attribute,
         url_schemes={"http", "https", "mailto", "tel", "cid"},
         url_relative="deny",  # a relative link in a mail points nowhere we know
         link_rel="noopener noreferrer nofollow",
     )
     return cleaned.strip()
+
+
+def html_with_remote_images(raw: bytes) -> str | None:
+    """The message's HTML, sanitized, with its remote (https) images, for an agent who asks."""
+    _msg, parts = _parse(raw)
+    return sanitize_html(parts.html, remote_images=True) if parts.html is not None else None
 
 
 _PARAGRAPHS = {

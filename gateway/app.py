@@ -81,9 +81,9 @@ def create_app(
             app.hooks.include(channel.webhooks)
     app.include_router(api.router)
     app.include_router(citizens_api.router)
-    app.include_router(web.router)
     app.include_router(calls_api.router)
     app.include_router(channels_api.router)
+    web.install(app)
 
     def depths() -> dict[str, int]:
         with db.read() as session:

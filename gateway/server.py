@@ -30,6 +30,7 @@ from gateway.journal import Journal
 from gateway.outbox import Outbox
 from gateway.settings import Settings
 from gateway.worker import Pipeline, every, run_loop, yielding
+from inbox import web
 from inbox.registry import CitizenRegistry
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
     deadline = loop.time() + DRAIN_TIMEOUT
     while handler.in_flight and loop.time() < deadline:
         await asyncio.sleep(0.02)
+    web.close(app)  # live-update streams end, or uvicorn would wait for them
     http.should_exit = True
     await http_task
     # Pollers first: they may still be handing a payload to the journal writer.

@@ -77,6 +77,19 @@ class PipelineSettings(BaseModel):
     burst_share: float = Field(default=0.2, gt=0, le=1)
 
 
+class InboxSettings(BaseModel):
+    """The agents' inbox."""
+
+    # Teams whose tickets hold sensitive personal data (social files): visible only to that
+    # team's agents and to supervisors. Names as in routing rules and `guichet agents add --team`.
+    confidential_teams: list[str] = ["Action sociale"]
+    canned_answers_file: Path = CONFIG_DIR / "canned_answers.toml"
+    # Sign-in: this many failures for one address or from one client within the window locks
+    # further attempts until the window has passed.
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+
+
 class ImapMailbox(BaseModel):
     """One existing mailbox (``mairie@``, ``etat-civil@``) that Guichet polls over IMAP.
 
@@ -220,6 +233,7 @@ class Settings(BaseSettings):
     ack: AckSettings = AckSettings()
     pipeline: PipelineSettings = PipelineSettings()
     matching: MatchingSettings = MatchingSettings()
+    inbox: InboxSettings = InboxSettings()
     imap: list[ImapMailbox] = []
     twilio: TwilioSettings = TwilioSettings()
     cti: CtiSettings = CtiSettings()

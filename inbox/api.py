@@ -13,7 +13,8 @@ from gateway.models import JournalItem, JournalStatus, OutboxItem
 from gateway.settings import Settings
 from inbox import services
 from inbox.auth import CurrentAgent, Db, SupervisorOnly
-from inbox.models import Agent, Attachment, AuditEvent, Citizen, ContactPoint, Message, Role, Ticket
+from inbox.models import Agent, Attachment, AuditEvent, Citizen, ContactPoint, Message, Ticket
+from inbox.permissions import Access, AccessDep, SupervisorAccess
 from inbox.schemas import (
     AgentPublic,
     AssignIn,
@@ -43,21 +44,13 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def load_ticket(session: Session, ticket_key: str) -> Ticket:
-    """A ticket by numeric id or by public reference."""
+def load_ticket(session: Session, ticket_key: str, access: Access) -> Ticket:
+    """A ticket by numeric id or by public reference, if it exists for this agent (else 404)."""
     if ticket_key.isdigit():
         ticket = session.get(Ticket, int(ticket_key))
     else:
         ticket = session.exec(select(Ticket).where(Ticket.reference == ticket_key.upper())).first()
-    if ticket is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such ticket")
-    return ticket
-
-
-def _ensure_may_act(agent: Agent, ticket: Ticket) -> None:
-    """Agents act on their own tickets and on unassigned ones; supervisors on any."""
-    if agent.role == Role.agent and ticket.assignee_id not in (None, agent.id):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "This ticket is assigned to another agent")
+    return access.view(ticket)
 
 
 def _encode_cursor(ticket_id: int) -> str:
@@ -78,7 +71,7 @@ def me(agent: CurrentAgent) -> Agent:
 
 @router.get("/tickets", response_model=TicketPage)
 def list_tickets(
-    agent: CurrentAgent,
+    access: AccessDep,
     db: Db,
     status_: Annotated[str | None, Query(alias="status")] = None,
     assignee: Annotated[str | None, Query(description="agent id, 'me' or 'none'")] = None,
@@ -89,7 +82,8 @@ def list_tickets(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TicketPage:
-    query = select(Ticket).order_by(col(Ticket.id).desc()).limit(limit + 1)
+    agent = access.agent
+    query = select(Ticket).where(access.tickets()).order_by(col(Ticket.id).desc()).limit(limit + 1)
     if status_:
         query = query.where(col(Ticket.status).in_(status_.split(",")))
     if assignee == "me":
@@ -122,7 +116,8 @@ def list_tickets(
     )
 
 
-def _detail(session: Session, ticket: Ticket) -> TicketDetail:
+def detail(session: Session, ticket: Ticket) -> TicketDetail:
+    """A ticket with its citizen, its whole thread and each message's files and delivery."""
     citizen = session.get(Citizen, ticket.citizen_id) if ticket.citizen_id else None
     summary = None
     if citizen is not None:
@@ -178,43 +173,58 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
 
 
 @router.get("/tickets/{ticket_key}", response_model=TicketDetail)
-def ticket_detail(ticket_key: str, agent: CurrentAgent, db: Db) -> TicketDetail:
+def ticket_detail(ticket_key: str, access: AccessDep, db: Db) -> TicketDetail:
     with db.read() as session:
-        return _detail(session, load_ticket(session, ticket_key))
+        return detail(session, load_ticket(session, ticket_key, access))
 
 
 @router.post(
     "/queue/next", response_model=TicketPublic, responses={204: {"description": "Queue empty"}}
 )
-def queue_next(agent: CurrentAgent, db: Db) -> Ticket | Response:
+def queue_next(access: AccessDep, db: Db) -> Ticket | Response:
     with db.write() as session:
-        ticket = services.claim_next(session, agent)
+        ticket = services.claim_next(session, access)
     if ticket is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return ticket
 
 
 @router.post("/tickets/{ticket_key}/assign", response_model=TicketPublic)
-def assign_ticket(ticket_key: str, body: AssignIn, actor: SupervisorOnly, db: Db) -> Ticket:
+def assign_ticket(
+    ticket_key: str, body: AssignIn, access: SupervisorAccess, db: Db, settings: SettingsDep
+) -> Ticket:
     with db.write() as session:
-        ticket = load_ticket(session, ticket_key)
-        target = session.get(Agent, body.agent_id) if body.agent_id is not None else None
-        if body.agent_id is not None and (target is None or not target.active):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "No such active agent")
-        services.assign(session, actor, ticket, target, body.team_id)
+        ticket = load_ticket(session, ticket_key, access)
+        try:
+            services.assign(
+                session,
+                access.agent,
+                ticket,
+                body.agent_id,
+                body.team_id,
+                settings.inbox.confidential_teams,
+            )
+        except services.Conflict as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
         return ticket
 
 
 @router.post("/tickets/{ticket_key}/reply", response_model=MessagePublic, status_code=201)
 def reply_ticket(
-    ticket_key: str, body: ReplyIn, agent: CurrentAgent, db: Db, settings: SettingsDep
+    ticket_key: str, body: ReplyIn, access: AccessDep, db: Db, settings: SettingsDep
 ) -> MessagePublic:
     with db.write() as session:
-        ticket = load_ticket(session, ticket_key)
-        _ensure_may_act(agent, ticket)
+        ticket = access.act(load_ticket(session, ticket_key, access))
         try:
             out = services.reply(
-                session, settings, agent, ticket, body.text, body.status, body.channel, body.to
+                session,
+                settings,
+                access.agent,
+                ticket,
+                body.text,
+                body.status,
+                body.channel,
+                body.to,
             )
         except services.Conflict as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
@@ -225,36 +235,35 @@ def reply_ticket(
 
 @router.get("/tickets/{ticket_key}/reply-options", response_model=list[ReplyOption])
 def reply_options(
-    ticket_key: str, agent: CurrentAgent, db: Db, settings: SettingsDep
+    ticket_key: str, access: AccessDep, db: Db, settings: SettingsDep
 ) -> list[ReplyOption]:
     """Where a reply to this ticket can go, the default first."""
     with db.read() as session:
-        ticket = load_ticket(session, ticket_key)
+        ticket = load_ticket(session, ticket_key, access)
         options = services.reply_options(session, settings, ticket)
         return [ReplyOption(channel=c, to=t) for c, t in options]
 
 
 @router.post("/tickets/{ticket_key}/notes", response_model=MessagePublic, status_code=201)
-def note_ticket(ticket_key: str, body: NoteIn, agent: CurrentAgent, db: Db) -> MessagePublic:
+def note_ticket(ticket_key: str, body: NoteIn, access: AccessDep, db: Db) -> MessagePublic:
     with db.write() as session:
-        ticket = load_ticket(session, ticket_key)
-        note = services.add_note(session, agent, ticket, body.text)
+        ticket = load_ticket(session, ticket_key, access)
+        note = services.add_note(session, access.agent, ticket, body.text)
         return MessagePublic.model_validate(note, from_attributes=True)
 
 
 @router.post("/tickets/{ticket_key}/status", response_model=TicketPublic)
-def status_ticket(ticket_key: str, body: StatusIn, agent: CurrentAgent, db: Db) -> Ticket:
+def status_ticket(ticket_key: str, body: StatusIn, access: AccessDep, db: Db) -> Ticket:
     with db.write() as session:
-        ticket = load_ticket(session, ticket_key)
-        _ensure_may_act(agent, ticket)
-        services.set_status(session, agent, ticket, body.status)
+        ticket = access.act(load_ticket(session, ticket_key, access))
+        services.set_status(session, access.agent, ticket, body.status)
         return ticket
 
 
 @router.get("/tickets/{ticket_key}/audit", response_model=list[AuditPublic])
-def ticket_audit(ticket_key: str, actor: SupervisorOnly, db: Db) -> list[AuditEvent]:
+def ticket_audit(ticket_key: str, access: SupervisorAccess, db: Db) -> list[AuditEvent]:
     with db.read() as session:
-        ticket = load_ticket(session, ticket_key)
+        ticket = load_ticket(session, ticket_key, access)
         return list(
             session.exec(
                 select(AuditEvent)
@@ -266,12 +275,14 @@ def ticket_audit(ticket_key: str, actor: SupervisorOnly, db: Db) -> list[AuditEv
 
 @router.get("/attachments/{attachment_id}")
 def download_attachment(
-    attachment_id: int, agent: CurrentAgent, db: Db, settings: SettingsDep
+    attachment_id: int, access: AccessDep, db: Db, settings: SettingsDep
 ) -> Response:
     with db.read() as session:
         att = session.get(Attachment, attachment_id)
-    if att is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such attachment")
+        message = session.get(Message, att.message_id) if att else None
+        if att is None or message is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "No such attachment")
+        access.view(session.get(Ticket, message.ticket_id))
     data = BlobStore(settings.blob_dir).get(att.sha256)
     # Served as a download with sniffing off: an attachment is never rendered in our origin.
     return Response(

@@ -12,6 +12,7 @@ from inbox import citizens
 from inbox.api import load_ticket
 from inbox.auth import CurrentAgent, Db
 from inbox.models import Citizen, CitizenMerge, ContactPoint, Ticket
+from inbox.permissions import AccessDep
 from inbox.registry import CitizenRegistry
 from inbox.schemas import TicketPublic
 from inbox.services import Conflict
@@ -108,11 +109,14 @@ def search_citizens(
 
 
 @router.get("/citizens/{citizen_id}", response_model=CitizenDetail)
-def citizen_detail(citizen_id: int, agent: CurrentAgent, db: Db) -> CitizenDetail:
+def citizen_detail(citizen_id: int, access: AccessDep, db: Db) -> CitizenDetail:
+    """The record and the tickets this agent may see (a confidential team's stay hidden)."""
     with db.read() as session:
         citizen = _citizen(session, citizen_id)
         tickets = session.exec(
-            select(Ticket).where(Ticket.citizen_id == citizen_id).order_by(col(Ticket.id).desc())
+            select(Ticket)
+            .where(Ticket.citizen_id == citizen_id, access.tickets())
+            .order_by(col(Ticket.id).desc())
         ).all()
         return CitizenDetail(
             **_public(session, citizen).model_dump(),
@@ -122,13 +126,13 @@ def citizen_detail(citizen_id: int, agent: CurrentAgent, db: Db) -> CitizenDetai
 
 @router.post("/tickets/{ticket_key}/citizen", response_model=CitizenPublic)
 def confirm_citizen(
-    ticket_key: str, body: ConfirmIn, agent: CurrentAgent, db: Db, registry: Registry
+    ticket_key: str, body: ConfirmIn, access: AccessDep, db: Db, registry: Registry
 ) -> CitizenPublic:
     with db.write() as session:
-        ticket = load_ticket(session, ticket_key)
+        ticket = access.act(load_ticket(session, ticket_key, access))
         try:
             citizen = citizens.confirm(
-                session, agent, ticket, None if body.citizen_id == "new" else body.citizen_id
+                session, access.agent, ticket, None if body.citizen_id == "new" else body.citizen_id
             )
         except Conflict as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc

@@ -22,10 +22,12 @@ from inbox.models import (
     ContactPoint,
     Message,
     Role,
+    Team,
     Ticket,
     TicketStatus,
     utcnow,
 )
+from inbox.permissions import Access, access_for
 from matching import is_mobile
 
 CLAIMABLE = (TicketStatus.new, TicketStatus.open)
@@ -59,16 +61,19 @@ def queue_order() -> tuple[Any, ...]:
     )
 
 
-def claim_next(session: Session, agent: Agent) -> Ticket | None:
-    """Assign the most urgent unassigned ticket to ``agent``; never the same ticket to two agents.
+def claim_next(session: Session, access: Access) -> Ticket | None:
+    """Assign the most urgent unassigned ticket this agent may see to them; never the same
+    ticket to two agents.
 
     The conditional UPDATE (``assignee_id IS NULL``) is what makes the claim atomic on every
     database; on PostgreSQL, SKIP LOCKED also spares concurrent claimers from queueing on one row.
     """
+    agent = access.agent
     for _ in range(CLAIM_RETRIES):
         query = (
             select(Ticket.id)
             .where(col(Ticket.assignee_id).is_(None), col(Ticket.status).in_(CLAIMABLE))
+            .where(access.tickets())
             .order_by(*queue_order())
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -78,25 +83,49 @@ def claim_next(session: Session, agent: Agent) -> Ticket | None:
         ticket_id = session.exec(query).first()
         if ticket_id is None:
             return None
-        result = session.execute(
-            update(Ticket)
-            .where(col(Ticket.id) == ticket_id, col(Ticket.assignee_id).is_(None))
-            .values(assignee_id=agent.id, status=TicketStatus.open, updated_at=utcnow())
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            ticket = session.get_one(Ticket, ticket_id, populate_existing=True)
-            audit(session, agent, "ticket.claimed", ticket)
+        ticket = take(session, agent, ticket_id)
+        if ticket is not None:
             return ticket
     return None
 
 
+def take(session: Session, agent: Agent, ticket_id: int) -> Ticket | None:
+    """Assign one unassigned ticket to ``agent``; None if someone else got it first."""
+    result = session.execute(
+        update(Ticket)
+        .where(col(Ticket.id) == ticket_id, col(Ticket.assignee_id).is_(None))
+        .values(assignee_id=agent.id, status=TicketStatus.open, updated_at=utcnow())
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    ticket = session.get_one(Ticket, ticket_id, populate_existing=True)
+    audit(session, agent, "ticket.claimed", ticket)
+    return ticket
+
+
 def assign(
-    session: Session, actor: Agent, ticket: Ticket, agent: Agent | None, team_id: int | None
+    session: Session,
+    actor: Agent,
+    ticket: Ticket,
+    agent_id: int | None,
+    team_id: int | None,
+    confidential: list[str],
 ) -> None:
+    """Give ``ticket`` to an agent (None: back to the queue) and optionally to another team.
+
+    Refused if the agent could not see the ticket afterwards (a confidential team's file given
+    to an agent outside that team)."""
+    agent = session.get(Agent, agent_id) if agent_id is not None else None
+    if agent_id is not None and (agent is None or not agent.active):
+        raise Conflict("no such active agent")
+    if team_id is not None and session.get(Team, team_id) is None:
+        raise Conflict("no such team")
     before = {"assignee_id": ticket.assignee_id, "team_id": ticket.team_id}
     ticket.assignee_id = agent.id if agent else None
     if team_id is not None:
         ticket.team_id = team_id
+    if agent is not None and not access_for(session, agent, confidential).may_view(ticket):
+        raise Conflict("this agent is not in the confidential team that holds this ticket")
     ticket.updated_at = utcnow()
     session.add(ticket)
     audit(
@@ -233,6 +262,7 @@ def reply(
         ticket.assignee_id = actor.id
     ticket.status = status
     ticket.updated_at = utcnow()
+    ticket.first_response_at = ticket.first_response_at or ticket.updated_at
     session.add(ticket)
     audit(session, actor, "ticket.reply", ticket, message_id=out.id, channel=channel, status=status)
     return out

@@ -7,6 +7,7 @@ Services a test needs but cannot find are a skip on a developer's laptop and a f
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -290,3 +291,26 @@ def journal_count(db: Any) -> int:
 
     with db.read() as s:
         return int(s.exec(select(func.count()).select_from(JournalItem)).one())
+
+
+def csrf_of(client: Any, path: str = "/login") -> str:
+    """The CSRF token a page's forms carry (httpx.Client or Starlette TestClient)."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found, f"no CSRF token in {path}"
+    return found[1]
+
+
+def web_login(client: Any, email: str, password: str) -> Any:
+    """Sign in through the form, as a browser would (CSRF token included); the 303 or the page."""
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
+
+
+def web_post(client: Any, path: str, data: dict[str, str], page: str = "/") -> Any:
+    """A form POST from a signed-in page, with that page's CSRF token."""
+    return client.post(
+        path, data={**data, "csrf_token": csrf_of(client, page)}, follow_redirects=False
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from tests import support
 from tests.support import GUICHET, free_port, wait_for
 
 
@@ -38,8 +39,8 @@ def test_demo_serves_a_seeded_queue_and_cleans_up() -> None:
             base_url=f"http://127.0.0.1:{http_port}", timeout=10, follow_redirects=True
         )
         wait_for(lambda: _up(web), 60, "the demo to answer")
-        r = web.post("/login", data={"email": email, "password": password})
-        assert r.status_code == 200 and "File d'attente" in html.unescape(r.text)
+        r = support.web_login(web, email, password)
+        assert r.status_code == 303 and "File d'attente" in html.unescape(web.get("/").text)
 
         def queue_size() -> int:
             m = re.search(r"File d'attente \((\d+)\)", html.unescape(web.get("/").text))

@@ -1,0 +1,166 @@
+"""Rendering pages: the language, the gettext catalogs, the templates, CSRF and flash messages.
+
+Interface strings are English message ids translated by gettext catalogs (Babel ``.po`` files in
+``inbox/locale``, read at start: nothing to compile). French is the default language; an agent
+switches with ``?lang=en`` (remembered in the session), otherwise the browser's Accept-Language
+decides.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import io
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from fastapi import HTTPException, Request, status
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from inbox.models import Agent
+
+HERE = Path(__file__).resolve().parent.parent
+TEMPLATES = HERE / "templates"
+LOCALES = HERE / "locale"
+LANGUAGES = ("fr", "en")
+PARIS = ZoneInfo("Europe/Paris")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Pages hold personal data: never cached, never framed, no third-party anything.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-src 'self'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+@functools.cache
+def translations(lang: str) -> NullTranslations:
+    """The catalog for ``lang`` (English, the message ids' language, needs none)."""
+    path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return NullTranslations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=lang)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def gettext(lang: str, message: str, **values: Any) -> str:
+    text = translations(lang).gettext(message)
+    return text % values if values else text
+
+
+@functools.cache
+def environment(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["when"] = lambda value: when(value, lang)
+    env.filters["ago"] = lambda value: ago(value, lang)
+    return env
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every one we store is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def when(value: datetime | None, lang: str) -> str:
+    """A moment as an agent in France reads it: Paris time, the language's own format."""
+    if value is None:
+        return ""
+    return format_datetime(aware(value).astimezone(PARIS), "short", locale=lang)
+
+
+def ago(value: datetime | None, lang: str) -> str:
+    if value is None:
+        return ""
+    delta = aware(value) - datetime.now(UTC)
+    return format_timedelta(delta, add_direction=True, threshold=1.1, locale=lang)
+
+
+def language(request: Request) -> str:
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        request.session["lang"] = asked
+        return asked
+    remembered = request.session.get("lang")
+    if remembered in LANGUAGES:
+        return str(remembered)
+    header = request.headers.get("accept-language", "fr")[:2].lower()
+    return header if header in LANGUAGES else "fr"
+
+
+def csrf_token(request: Request) -> str:
+    """The session's anti-forgery token, put in every form and in htmx requests' headers."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def csrf_protect(request: Request) -> None:
+    """Refuse any state-changing page request without the session's token (403)."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not isinstance(expected, str) or not sent or not hmac.compare_digest(sent, expected):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Missing or wrong CSRF token")
+
+
+def flash(request: Request, message: str, kind: str = "info") -> None:
+    """A message shown once, on the next page (after a redirect)."""
+    request.session.setdefault("flash", []).append([kind, message])
+
+
+def page(
+    request: Request,
+    name: str,
+    agent: Agent | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    lang = language(request)
+    messages = request.session.pop("flash", []) if "session" in request.scope else []
+    html = (
+        environment(lang)
+        .get_template(name)
+        .render(
+            request=request,
+            lang=lang,
+            agent=agent,
+            authority=request.app.state.settings.authority_name,
+            csrf=csrf_token(request),
+            flashes=messages,
+            path=request.url.path,
+            **context,
+        )
+    )
+    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
