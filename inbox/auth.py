@@ -7,6 +7,7 @@ SHA-256 is stored (a fast hash is right for high-entropy secrets: nothing to bru
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from typing import Annotated
@@ -21,6 +22,8 @@ from inbox.models import Agent, AgentToken, Role
 
 _hasher = PasswordHasher()
 ROLE_RANK = {Role.agent: 1, Role.supervisor: 2, Role.admin: 3}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
 
 
 def hash_password(password: str) -> str:
@@ -83,7 +86,25 @@ def current_agent(request: Request, db: Db) -> Agent:
         agent = session.get(Agent, agent_id) if isinstance(agent_id, int) else None
         if agent is None or not agent.active:
             raise _unauthorized()
-        return agent
+    # A browser's cookie rides along on forged cross-site requests; its token does not. Pages
+    # check the token of their forms first (inbox.web.render.csrf_protect); the API wants the
+    # header that htmx sends.
+    checked = getattr(request.state, "csrf_checked", False)
+    unsafe = request.method not in SAFE_METHODS and not checked
+    if unsafe and not csrf_matches(request, request.headers.get(CSRF_HEADER)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Missing or wrong CSRF token")
+    return agent
+
+
+def csrf_matches(request: Request, sent: object) -> bool:
+    """Whether ``sent`` is this session's anti-forgery token."""
+    expected = request.session.get("csrf") if "session" in request.scope else None
+    return (
+        isinstance(expected, str)
+        and isinstance(sent, str)
+        and bool(sent)
+        and hmac.compare_digest(sent, expected)
+    )
 
 
 def require(role: Role) -> Callable[[Agent], Agent]:

@@ -224,3 +224,16 @@ def test_sign_in_is_rate_limited(client: TestClient, db: Database) -> None:
     r = support.web_login(client, "karim@mairie.example", PASSWORD)
     assert r.status_code == 429 and "Trop de tentatives" in text(r)
     assert int(r.headers["retry-after"]) > 60
+
+
+def test_the_api_with_a_session_cookie_wants_the_csrf_header(
+    client: TestClient, db: Database, intake: Intake
+) -> None:
+    intake(make_mail())
+    signed_in(client, db, "karim@mairie.example")
+    ref = ticket(db).reference
+    note = {"text": "Rappeler lundi"}
+    assert client.post(f"/api/v1/tickets/{ref}/notes", json=note).status_code == 403
+    token = support.csrf_of(client, "/")
+    r = client.post(f"/api/v1/tickets/{ref}/notes", json=note, headers={"X-CSRF-Token": token})
+    assert r.status_code == 201

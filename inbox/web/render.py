@@ -9,7 +9,6 @@ decides.
 from __future__ import annotations
 
 import functools
-import hmac
 import io
 import secrets
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from fastapi import HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from inbox.auth import CSRF_HEADER, SAFE_METHODS, csrf_matches
 from inbox.models import Agent
 
 HERE = Path(__file__).resolve().parent.parent
@@ -32,7 +32,6 @@ TEMPLATES = HERE / "templates"
 LOCALES = HERE / "locale"
 LANGUAGES = ("fr", "en")
 PARIS = ZoneInfo("Europe/Paris")
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Pages hold personal data: never cached, never framed, no third-party anything.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -43,7 +42,6 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "x-csrf-token"
 
 
 @functools.cache
@@ -124,14 +122,12 @@ async def csrf_protect(request: Request) -> None:
     """Refuse any state-changing page request without the session's token (403)."""
     if request.method in SAFE_METHODS:
         return
-    expected = request.session.get("csrf")
-    sent = request.headers.get(CSRF_HEADER)
+    sent: object = request.headers.get(CSRF_HEADER)
     if sent is None:
-        form = await request.form()
-        value = form.get(CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
-    if not isinstance(expected, str) or not sent or not hmac.compare_digest(sent, expected):
+        sent = (await request.form()).get(CSRF_FIELD)
+    if not csrf_matches(request, sent):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Missing or wrong CSRF token")
+    request.state.csrf_checked = True  # current_agent need not look again
 
 
 def flash(request: Request, message: str, kind: str = "info") -> None:
