@@ -18,6 +18,7 @@ from gateway.settings import Settings, get_settings
 from inbox.auth import hash_password, issue_token
 from inbox.citizens import upsert_register_rows
 from inbox.models import Agent, Role, Team
+from inbox.routing import RoutingError
 
 
 def _setup_logging() -> None:
@@ -59,6 +60,10 @@ def serve(host: str | None, http_port: int | None, smtp_port: int | None) -> Non
     from gateway.server import serve as run
 
     s = get_settings()
+    try:
+        s.routing  # noqa: B018 - a broken routing file stops the start, not the first ticket
+    except RoutingError as exc:
+        raise click.ClickException(str(exc)) from exc
     code = asyncio.run(
         run(s, host or s.http.host, http_port or s.http.port, smtp_port or s.smtp.port)
     )
