@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from inbox import routing
+from inbox.routing import Routing
+from inbox.routing import load as load_routing
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
@@ -263,14 +264,14 @@ class Settings(BaseSettings):
         return self.data_dir / "blobs"
 
     @property
-    def routing(self) -> routing.Routing:
-        """The routing rules, read once per file; ``routing.RoutingError`` if they are broken."""
+    def routing(self) -> Routing:
+        """The routing rules, read once per file; ``inbox.routing.RoutingError`` if broken."""
         return _routing(self.routing_file)
 
 
 @lru_cache(maxsize=4)
-def _routing(path: Path) -> routing.Routing:
-    return routing.load(path)
+def _routing(path: Path) -> Routing:
+    return load_routing(path)
 
 
 @lru_cache(maxsize=1)
