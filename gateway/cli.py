@@ -17,7 +17,9 @@ from gateway.register import RegisterRow, RowError, decode, read_register
 from gateway.settings import Settings, get_settings
 from inbox.auth import hash_password, issue_token
 from inbox.citizens import upsert_register_rows
-from inbox.models import Agent, Role, Team
+from inbox.models import Agent, Role
+from inbox.routing import RoutingError
+from inbox.teams import team_id
 
 
 def _setup_logging() -> None:
@@ -59,6 +61,10 @@ def serve(host: str | None, http_port: int | None, smtp_port: int | None) -> Non
     from gateway.server import serve as run
 
     s = get_settings()
+    try:
+        s.routing  # noqa: B018 - a broken routing file stops the start, not the first ticket
+    except RoutingError as exc:
+        raise click.ClickException(str(exc)) from exc
     code = asyncio.run(
         run(s, host or s.http.host, http_port or s.http.port, smtp_port or s.smtp.port)
     )
@@ -106,19 +112,12 @@ def agents_add(email: str, name: str, role: str, team: str | None, password_stdi
         raise click.UsageError("the password must be at least 12 characters long")
     database = _db(get_settings())
     with database.write() as session:
-        team_id = None
-        if team:
-            found = session.exec(select(Team).where(Team.name == team)).first()
-            if found is None:
-                found = Team(name=team)
-                session.add(found)
-                session.flush()
-            team_id = found.id
+        agent_team = team_id(session, team or "")
         address = email.strip().lower()
         agent = session.exec(select(Agent).where(Agent.email == address)).first() or Agent(
             email=address, name=name
         )
-        agent.name, agent.role, agent.team_id = name, role, team_id
+        agent.name, agent.role, agent.team_id = name, role, agent_team
         if password:
             agent.password_hash = hash_password(password)
         session.add(agent)

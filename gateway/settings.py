@@ -18,6 +18,9 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from inbox.routing import Routing
+from inbox.routing import load as load_routing
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 PLACEHOLDER = "change-me"
@@ -226,6 +229,7 @@ class Settings(BaseSettings):
     language: Literal["fr", "en"] = "fr"
     database_url: str = ""
     data_dir: Path = Path("var")
+    routing_file: Path = CONFIG_DIR / "routing.toml"  # categories, rules, working calendar
     secret_key: SecretStr = SecretStr(PLACEHOLDER)
     http: HttpSettings = HttpSettings()
     smtp: SmtpSettings = SmtpSettings()
@@ -272,6 +276,16 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def routing(self) -> Routing:
+        """The routing rules, read once per file; ``inbox.routing.RoutingError`` if broken."""
+        return _routing(self.routing_file)
+
+
+@lru_cache(maxsize=4)
+def _routing(path: Path) -> Routing:
+    return load_routing(path)
 
 
 @lru_cache(maxsize=1)

@@ -44,6 +44,7 @@ class Pipeline:
         self.db = db
         self.settings = settings
         self.registry = registry
+        settings.routing  # noqa: B018 - read and checked now: a broken file fails at start-up
         self.blobs = BlobStore(settings.blob_dir)
         self.on_done = on_done  # wakes the outbox: an item may have queued an acknowledgement
         self.media: dict[str, Attachment] = {}  # prefetched remote files, shared by workers

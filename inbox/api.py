@@ -77,6 +77,7 @@ def list_tickets(
     assignee: Annotated[str | None, Query(description="agent id, 'me' or 'none'")] = None,
     team: int | None = None,
     channel: str | None = None,
+    category: Annotated[str | None, Query(description="category key; empty for none")] = None,
     citizen: int | None = None,
     needs_review: bool | None = None,
     cursor: str | None = None,
@@ -99,6 +100,7 @@ def list_tickets(
     for column, value in (
         (Ticket.team_id, team),
         (Ticket.channel, channel),
+        (Ticket.category, category),
         (Ticket.citizen_id, citizen),
         (Ticket.needs_review, needs_review),
     ):

@@ -7,7 +7,7 @@ with the call as the citizen's message (so that a reply can go back by SMS) and 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -116,7 +116,7 @@ def call_ticket(
             status=TicketStatus.open,
             assignee_id=agent.id,
             team_id=agent.team_id,
-            due_at=now + timedelta(days=settings.ack.answer_delay_days),
+            due_at=settings.routing.due_at(now, None),  # as every ticket: working hours
             created_at=now,
             updated_at=now,
             last_inbound_at=now,

@@ -30,6 +30,7 @@ class TicketPublic(BaseModel):
     needs_review: bool
     review_reason: str
     related_ticket_id: int | None
+    category: str  # a key of config/routing.toml ("voirie"), "" when no rule matched
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -81,6 +81,25 @@ def test_agent_gets_403_on_supervisor_actions(
     assert client.get("/api/v1/tickets/1/audit", headers=agent).status_code == 403
 
 
+def test_tickets_show_and_filter_by_category(
+    client: TestClient, intake: Intake, agent: dict[str, str]
+) -> None:
+    intake(make_mail(subject="Nid de poule", body="Rue Victor Hugo."))
+    intake(make_mail(subject="Question", body="Horaires d'ouverture ?"))
+    intake(make_mail(subject="Trottoir", body="Trottoir défoncé avenue Foch."))
+
+    def subjects(query: str) -> list[tuple[str, str]]:
+        items = client.get(f"/api/v1/tickets{query}", headers=agent).json()["items"]
+        return [(t["subject"], t["category"]) for t in items]
+
+    assert subjects("?category=voirie") == [("Trottoir", "voirie"), ("Nid de poule", "voirie")]
+    assert subjects("?category=") == [("Question", "")]
+    assert subjects("?category=urbanisme") == []
+    assert len(subjects("")) == 3
+    detail = client.get("/api/v1/tickets/1", headers=agent).json()
+    assert detail["category"] == "voirie" and detail["due_at"]
+
+
 def test_list_filters_and_cursor_pagination(
     client: TestClient, intake: Intake, agent: dict[str, str]
 ) -> None:
@@ -214,13 +233,15 @@ def test_supervisor_reassigns_and_everything_is_audited(
     events = client.get("/api/v1/tickets/1/audit", headers=supervisor).json()
     assert [e["action"] for e in events] == [
         "ticket.created",
+        "ticket.routed",  # the birth certificate request: config/routing.toml's etat-civil
         "ticket.claimed",
         "ticket.assigned",
         "ticket.note",
         "ticket.status",
     ]
-    assert events[2]["actor_agent_id"] != events[3]["actor_agent_id"] == karim["id"]
-    assert events[4]["detail"] == {"before": "open", "after": "resolved"}
+    assert events[1]["detail"] == {"category": "etat-civil"} and events[1]["actor_agent_id"] is None
+    assert events[3]["actor_agent_id"] != events[4]["actor_agent_id"] == karim["id"]
+    assert events[5]["detail"] == {"before": "open", "after": "resolved"}
     notes = [
         m
         for m in client.get("/api/v1/tickets/1", headers=agent).json()["messages"]

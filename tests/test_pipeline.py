@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pytest
 from sqlmodel import col, func, select
 
 from channels.email_smtp import render
 from gateway.db import Database
 from gateway.models import JournalItem, OutboxItem
+from gateway.pipeline import ticket as ticket_stage
 from inbox.models import (
     Attachment,
     AuditEvent,
     Citizen,
     ContactPoint,
     Message,
+    Team,
     Ticket,
     TicketStatus,
 )
@@ -242,3 +246,106 @@ def test_failing_stage_retries_then_dead_letters(
     assert item.status == "failed" and item.attempts == 5 and item.raw
     with db.read() as s:
         assert s.exec(select(func.count()).select_from(AuditEvent)).one() == 0
+
+
+# ---- Routing: category, team and due date of new tickets (config/routing.toml as shipped).
+
+FRIDAY_4PM = datetime(2027, 1, 8, 15, tzinfo=UTC)  # Friday 8 January 2027, 16:00 in Paris
+
+
+@pytest.fixture
+def friday(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Tickets are opened on Friday 8 January 2027 at 16:00, Paris time."""
+    monkeypatch.setattr(ticket_stage, "utcnow", lambda: FRIDAY_4PM)
+    return FRIDAY_4PM
+
+
+def routed(db: Database) -> list[tuple[str, str | None, datetime | None]]:
+    """Each ticket's category, team name and due date (in UTC)."""
+    with db.read() as s:
+        return [
+            (
+                t.category,
+                s.get_one(Team, t.team_id).name if t.team_id else None,
+                t.due_at.astimezone(UTC) if t.due_at else None,
+            )
+            for t in s.exec(select(Ticket).order_by(col(Ticket.id))).all()
+        ]
+
+
+def test_a_pothole_goes_to_voirie_due_in_48_working_hours(
+    db: Database, intake: Intake, friday: datetime
+) -> None:
+    intake(
+        make_mail(
+            subject="Signalement",
+            body="Bonjour, il y a un nid de poule rue Victor Hugo, devant le n° 12.",
+        )
+    )
+    # Friday 1.5 h, the next week 37.5 h, Monday 7.5 h: the last 1.5 h end Tuesday 19 January
+    # at 10:00 in Paris.
+    assert routed(db) == [("voirie", "Voirie", datetime(2027, 1, 19, 9, tzinfo=UTC))]
+    with db.read() as s:
+        events = s.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
+    assert [(e.action, e.detail) for e in events if e.action == "ticket.routed"] == [
+        ("ticket.routed", {"category": "voirie"})
+    ]
+
+
+def test_a_social_request_goes_to_action_sociale_with_its_own_delay(
+    db: Database, intake: Intake, friday: datetime
+) -> None:
+    intake(make_mail(subject="Demande d'aide", body="Je suis au RSA et je n'arrive plus à payer."))
+    # 16 working hours: Friday 1.5, Monday 7.5, Tuesday 3.5 + 3.5 until 17:00.
+    assert routed(db) == [
+        ("action-sociale", "Action sociale", datetime(2027, 1, 12, 16, tzinfo=UTC))
+    ]
+
+
+def test_unmatched_request_has_no_category_and_the_default_delay(
+    db: Database, intake: Intake, friday: datetime
+) -> None:
+    intake(make_mail(subject="Question", body="À quelle heure ouvre la mairie samedi ?"))
+    assert routed(db) == [("", None, datetime(2027, 1, 19, 9, tzinfo=UTC))]
+    with db.read() as s:
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "ticket.routed")).all() == []
+
+
+def test_a_service_mailbox_routes_whatever_the_words(
+    db: Database, intake: Intake, friday: datetime
+) -> None:
+    intake(
+        make_mail(subject="Question", body="Bonjour, une question."),
+        rcpt="etat-civil@mairie.example",
+    )
+    assert routed(db)[0][:2] == ("etat-civil", "État civil")
+
+
+def test_a_rule_team_wins_over_the_mailbox_team(db: Database, intake: Intake) -> None:
+    for body in ("Un nid de poule devant chez moi.", "Quels sont vos horaires ?"):
+        with db.write() as s:
+            s.add(
+                JournalItem(
+                    channel="email",
+                    raw=make_mail(subject="Message", body=body),
+                    envelope={"rcpt_tos": ["accueil@mairie.example"], "team": "Accueil"},
+                )
+            )
+    intake.drain()
+    assert [r[:2] for r in routed(db)] == [("voirie", "Voirie"), ("", "Accueil")]
+
+
+def test_a_reply_does_not_route_its_ticket_again(db: Database, intake: Intake) -> None:
+    intake(make_mail(subject="Question", body="Bonjour, une question.", message_id="r1@orange.fr"))
+    [before] = tickets(db)
+    intake(
+        make_mail(
+            subject="Re: Question",
+            body="J'ajoute : un nid de poule rue Victor Hugo.",
+            In_Reply_To="<r1@orange.fr>",
+            References="<r1@orange.fr>",
+        )
+    )
+    [after] = tickets(db)
+    assert len(messages(db, after.id)) == 3  # question, acknowledgement, reply: one ticket
+    assert (after.category, after.team_id, after.due_at) == ("", None, before.due_at)

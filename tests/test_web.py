@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from gateway.db import Database
 from gateway.models import OutboxItem
-from inbox.models import Message, Role, Team, Ticket
+from inbox.models import Message, Role, Ticket
+from inbox.teams import team_id
 from tests import support
 from tests.conftest import Intake
 from tests.support import make_mail
@@ -122,12 +123,10 @@ def test_confidential_team_is_invisible_to_other_agents(
     intake(make_mail(subject="Demande d'aide sociale"))
     intake(make_mail(subject="Trottoir abîmé", sender="Paul Martin <paul@example.fr>"))
     with db.write() as s:
-        social = Team(name="Action sociale")
-        s.add(social)
-        s.flush()
+        social = team_id(s, "Action sociale")
         first = s.exec(select(Ticket).order_by(Ticket.id)).first()
         assert first is not None
-        first.team_id = social.id
+        first.team_id = social
         s.add(first)
     secret = ticket(db).reference
     signed_in(client, db, "karim@mairie.example", team="Voirie")
@@ -152,11 +151,9 @@ def test_confidential_team_sees_its_files_and_supervisors_see_all(
 ) -> None:
     intake(make_mail(subject="Demande d'aide sociale"))
     with db.write() as s:
-        social = Team(name="Action sociale")
-        s.add(social)
-        s.flush()
+        social = team_id(s, "Action sociale")
         t = s.exec(select(Ticket)).one()
-        t.team_id = social.id
+        t.team_id = social
         s.add(t)
     signed_in(client, db, "ines@mairie.example", team="Action sociale")
     assert "aide sociale" in text(client.get("/"))
@@ -171,11 +168,9 @@ def test_supervisor_cannot_hand_a_social_file_to_an_outside_agent(
     intake(make_mail(subject="Demande d'aide sociale"))
     outsider, _ = make_agent(db, "karim@mairie.example", team="Voirie")
     with db.write() as s:
-        social = Team(name="Action sociale")
-        s.add(social)
-        s.flush()
+        social = team_id(s, "Action sociale")
         t = s.exec(select(Ticket)).one()
-        t.team_id = social.id
+        t.team_id = social
         s.add(t)
     signed_in(client, db, "sophie@mairie.example", role=Role.supervisor)
     here = f"/tickets/{ticket(db).reference}"

@@ -15,6 +15,7 @@ from gateway.pipeline import (
     dedupe,
     fetch_media,
     match_citizen,
+    route,
     thread,
     ticket,
 )
@@ -30,6 +31,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("match_citizen", match_citizen.run),
     ("fetch_media", fetch_media.run),
     ("ticket", ticket.run),
+    ("route", route.run),  # a new ticket's category, team and due date (config/routing.toml)
     ("link_call", calls.link),
     ("acknowledge", acknowledge.run),
 )

@@ -29,7 +29,7 @@ from sqlmodel import select
 
 from channels.phone.common import ANONYMOUS_SENDER, describe
 from gateway.db import serialize_on
-from gateway.pipeline import fetch_media, ticket
+from gateway.pipeline import fetch_media, route, ticket
 from gateway.pipeline.context import Context
 from gateway.pipeline.match_citizen import holders
 from inbox.models import Call, Ticket
@@ -155,6 +155,7 @@ def record(ctx: Context) -> None:
         ctx.review_reasons.append("citizen_uncertain")
         fetch_media.run(ctx)
         ticket.run(ctx)
+        route.run(ctx)
         link(ctx)
         ctx.stopped = ctx.finished = True
 

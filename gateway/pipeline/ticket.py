@@ -7,13 +7,12 @@ review and linked to the one they named: nothing is silently appended to someone
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlmodel import select
 
 from gateway.pipeline.context import Context
-from inbox.models import Attachment, AuditEvent, Message, Team, Ticket, TicketStatus, utcnow
+from inbox.models import Attachment, AuditEvent, Message, Ticket, TicketStatus, utcnow
 from inbox.references import new_reference
+from inbox.teams import team_id
 
 REOPENS = {TicketStatus.waiting_citizen, TicketStatus.resolved}
 
@@ -39,11 +38,12 @@ def _new_ticket(ctx: Context) -> Ticket:
     now = utcnow()
     ticket = Ticket(
         reference=new_reference(),
-        team_id=_team_id(ctx),
+        team_id=team_id(ctx.session, ctx.msg.team),  # the mailbox's; the route stage may move it
         citizen_id=ctx.citizen.id if ctx.citizen else None,
         subject=(ctx.msg.subject or ctx.msg.text[:80]).strip()[:300],
         channel=ctx.msg.channel,
-        due_at=now + timedelta(days=ctx.settings.ack.answer_delay_days),
+        # The default until the route stage knows the category: never a ticket without one.
+        due_at=ctx.settings.routing.due_at(now, None),
         match_score=ctx.match_score,
         match_candidates=ctx.citizen_candidates,
         created_at=now,
@@ -54,18 +54,6 @@ def _new_ticket(ctx: Context) -> Ticket:
     ctx.session.add(ticket)
     ctx.ticket_created = True
     return ticket
-
-
-def _team_id(ctx: Context) -> int | None:
-    """The team the channel routes to (an IMAP mailbox's ``team``), created on first use."""
-    if not ctx.msg.team:
-        return None
-    team = ctx.session.exec(select(Team).where(Team.name == ctx.msg.team)).first()
-    if team is None:
-        team = Team(name=ctx.msg.team)
-        ctx.session.add(team)
-        ctx.session.flush()
-    return team.id
 
 
 def _choose_ticket(ctx: Context) -> Ticket:

@@ -34,7 +34,17 @@ from gateway.calls_import import read_rows, zone
 from gateway.db import Database
 from gateway.models import JournalItem, JournalStatus
 from gateway.settings import CtiSettings, Settings, TwilioSettings
-from inbox.models import Attachment, AuditEvent, Call, Citizen, ContactPoint, Message, Ticket
+from inbox import calls_api
+from inbox.models import (
+    Attachment,
+    AuditEvent,
+    Call,
+    Citizen,
+    ContactPoint,
+    Message,
+    Team,
+    Ticket,
+)
 from tests.conftest import Intake
 from tests.support import GUICHET
 from tests.test_api import make_agent
@@ -392,6 +402,30 @@ def test_anonymous_voicemail_opens_its_own_ticket_for_review(
         assert len(inbound(db, ticket.id)) == 2
 
 
+def test_anonymous_voicemail_is_routed_like_any_new_ticket(
+    app: TestClient, db: Database, phone_settings: Settings, media: MediaHost, tmp_path: Path
+) -> None:
+    # Such a voicemail leaves the pipeline early, right after its ticket: routed all the same.
+    rules = tmp_path / "routing.toml"
+    rules.write_text(
+        '[categories.accueil]\nlabel = { fr = "Accueil", en = "Front desk" }\nteam = "Accueil"\n'
+        '[[rules]]\ncategory = "accueil"\nchannels = ["phone"]\n',
+        encoding="utf-8",
+    )
+    intake = Intake(db, phone_settings.model_copy(update={"routing_file": rules}))
+    media.files["/anon.mp3"] = (200, RECORDING)
+    form = corpus_form(
+        "twilio_recording.form", CallSid="CA" + "d" * 32, RecordingUrl=media.url("/anon")
+    )
+    path = "/webhooks/twilio/voice/recording?from=%2B266696687&to=%2B33240000000"
+    assert twilio_post(app, path, form).status_code == 200
+    intake.drain()
+    [ticket] = rows(db, Ticket)
+    assert ticket.needs_review and ticket.citizen_id is None and ticket.category == "accueil"
+    with db.read() as s:
+        assert s.get_one(Team, ticket.team_id).name == "Accueil"
+
+
 def test_recordings_are_fetched_only_from_twilio_hosts(
     phone_settings: Settings, media: MediaHost
 ) -> None:
@@ -422,7 +456,7 @@ def test_recordings_are_fetched_only_from_twilio_hosts(
 
 
 def test_agent_turns_an_answered_call_into_a_ticket_once(
-    app: TestClient, db: Database, phone_intake: Intake
+    app: TestClient, db: Database, phone_intake: Intake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     citizen_id = make_citizen(db)
     call = {"from": "0612345678", "to": "0240000000", "direction": "in", "callId": "t-9"}
@@ -434,9 +468,13 @@ def test_agent_turns_an_answered_call_into_a_ticket_once(
     agent, headers = make_agent(db, "karim@mairie.example")
     note = {"note": "Demande d'attestation d'accueil, dossier à compléter."}
     assert app.post(f"/api/v1/calls/{row.id}/ticket", json=note).status_code == 401
+    # Friday 8 January 2027, 16:00 in Paris: due after 48 working hours, Tuesday 19 at 10:00.
+    monkeypatch.setattr(calls_api, "utcnow", lambda: datetime(2027, 1, 8, 15, tzinfo=UTC))
     created = app.post(f"/api/v1/calls/{row.id}/ticket", json=note, headers=headers)
     assert created.status_code == 201, created.text
     ticket = created.json()
+    assert datetime.fromisoformat(ticket["due_at"]) == datetime(2027, 1, 19, 9, tzinfo=UTC)
+    assert ticket["category"] == ""
     assert (ticket["citizen_id"], ticket["channel"], ticket["assignee_id"]) == (
         citizen_id,
         "phone",
