@@ -57,7 +57,8 @@ def login(
     with db.read() as session:
         agent = authenticate(session, email, password)
     if agent is None:
-        response = _render(request, "login.html", None, title="", error=True)
+        title = i18n.text("login", language(request))
+        response = _render(request, "login.html", None, title=title, error=True)
         response.status_code = 401
         return response
     request.session.clear()
