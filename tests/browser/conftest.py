@@ -68,7 +68,10 @@ class Web:
         return self.gateway.url
 
 
-@pytest.fixture(scope="session")
+# Package, not session: between its sync calls Playwright marks its event loop as running in
+# this thread, so every later asyncio.run() (the Telegram channel's tests) would fail while it
+# lives. All browser tests live in this package: still one browser per test session.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     support.need(os.path.exists(CHROMIUM), "Chromium (Debian package chromium) is not installed")
     with sync_playwright() as playwright:
