@@ -75,7 +75,14 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    return page(request, "login.html", None, next=_safe_next(next), error="")
+    return _form(request, next, "")
+
+
+def _form(request: Request, next: str | None, error: str, status_code: int = 200) -> HTMLResponse:
+    title = gettext(language(request), "Sign in")
+    response = page(request, "login.html", None, title=title, next=_safe_next(next), error=error)
+    response.status_code = status_code
+    return response
 
 
 @router.post("/login", response_model=None)
@@ -95,8 +102,7 @@ def login(
         error = gettext(
             lang, "Too many attempts. Try again in %(minutes)d min.", minutes=int(wait // 60) + 1
         )
-        response = page(request, "login.html", None, next=_safe_next(next), error=error)
-        response.status_code = 429
+        response = _form(request, next, error, 429)
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response
     with db.read() as session:
@@ -104,9 +110,7 @@ def login(
     if agent is None:
         limiter(request).failed(keys)
         error = gettext(lang, "Wrong e-mail address or password.")
-        response = page(request, "login.html", None, next=_safe_next(next), error=error)
-        response.status_code = 401
-        return response
+        return _form(request, next, error, 401)
     limiter(request).succeeded(keys[0])
     with db.write() as session:
         audit(session, agent, "agent.signed_in")
