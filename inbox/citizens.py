@@ -8,14 +8,26 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
+from datetime import date
 from typing import cast
 
+from pydantic import ValidationError
 from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
 from gateway.pipeline.match_citizen import add_contact, contact_kind
 from gateway.register import RegisterRow
-from inbox.models import Agent, Citizen, CitizenMerge, ContactPoint, Message, Ticket, utcnow
+from inbox.models import (
+    Agent,
+    Citizen,
+    CitizenBase,
+    CitizenMerge,
+    ContactPoint,
+    Message,
+    Ticket,
+    utcnow,
+)
 from inbox.registry import CitizenRegistry
 from inbox.services import Conflict, audit
 from matching import Identity, parse_display_name
@@ -206,6 +218,74 @@ def undo_merge(session: Session, actor: Agent, record: CitizenMerge) -> None:
         merged_id=merged.id,
         tickets=len(still),
     )
+
+
+EDITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "birth_name",
+    "display_name",
+    "birth_date",
+    "address",
+    "postcode",
+    "city",
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+OLDEST_BIRTH_YEAR = 1880
+
+
+class InvalidEdit(ValueError):
+    """Submitted values that cannot be stored; ``fields`` names them (never their values)."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(", ".join(fields))
+        self.fields = fields
+
+
+def _valid_birth_date(value: str, today: date) -> bool:
+    if not value:
+        return True
+    if not _ISO_DATE.match(value):  # fromisoformat alone also takes "19840302"
+        return False
+    try:
+        born = date.fromisoformat(value)
+    except ValueError:
+        return False
+    return born.year >= OLDEST_BIRTH_YEAR and born <= today
+
+
+def edit_changes(
+    current: CitizenBase, submitted: Mapping[str, str | None], *, today: date
+) -> dict[str, str]:
+    """The identity fields an edit form changes, with their new values (stripped).
+
+    A field not submitted (None) stays as it is. Raises InvalidEdit, naming the fields, for a
+    birth date that is not a real past ISO date (1984-03-02) or a value too long to store."""
+    changes = {
+        name: value.strip()
+        for name in EDITABLE_FIELDS
+        if (value := submitted.get(name)) is not None and value.strip() != getattr(current, name)
+    }
+    bad = [] if _valid_birth_date(changes.get("birth_date", ""), today) else ["birth_date"]
+    try:
+        CitizenBase.model_validate(changes)
+    except ValidationError as exc:
+        bad += [str(e["loc"][0]) for e in exc.errors() if e["loc"] and e["loc"][0] not in bad]
+    if bad:
+        raise InvalidEdit([name for name in EDITABLE_FIELDS if name in bad])
+    return changes
+
+
+def edit(session: Session, actor: Agent, citizen: Citizen, changes: Mapping[str, str]) -> None:
+    """Apply ``edit_changes``' result; the audit event names the fields changed, not values."""
+    if citizen.merged_into_id is not None:
+        raise Conflict("this record was merged into another")
+    if not changes:
+        return
+    for name, value in changes.items():
+        setattr(citizen, name, value)
+    _touch(session, citizen)
+    audit(session, actor, "citizen.edited", citizen_id=citizen.id, fields=list(changes))
 
 
 IDENTITY_FIELDS = (

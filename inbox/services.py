@@ -39,14 +39,21 @@ class Conflict(Exception):
 
 
 def audit(
-    session: Session, actor: Agent | None, action: str, ticket: Ticket | None = None, **detail: Any
+    session: Session,
+    actor: Agent | None,
+    action: str,
+    ticket: Ticket | None = None,
+    *,
+    citizen_id: int | None = None,
+    **detail: Any,
 ) -> None:
+    """Record an action; ``citizen_id`` files an event about a record rather than a ticket."""
     session.add(
         AuditEvent(
             actor_agent_id=actor.id if actor else None,
             action=action,
             ticket_id=ticket.id if ticket else None,
-            citizen_id=ticket.citizen_id if ticket else None,
+            citizen_id=ticket.citizen_id if ticket else citizen_id,
             detail=detail,
         )
     )

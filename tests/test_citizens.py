@@ -201,3 +201,18 @@ def test_import_register_cp1252_semicolons_idempotent(
     assert "6 rows: 0 created, 0 updated, 3 unchanged, 3 rejected" in again.stdout
     with db.read() as s:
         assert len(s.exec(select(Citizen)).all()) == 3
+
+
+def test_edit_changes_keeps_only_changed_fields_and_names_the_bad_ones() -> None:
+    from datetime import date
+
+    from inbox.citizens import InvalidEdit, edit_changes
+
+    today = date(2026, 1, 15)
+    marie = Citizen(first_name="Marie", last_name="Dupont", birth_date="1984-03-02")
+    submitted = {"first_name": " Marie ", "last_name": "Durand", "city": None, "birth_date": ""}
+    assert edit_changes(marie, submitted, today=today) == {"last_name": "Durand", "birth_date": ""}
+    for bad in ("1984-02-30", "02/03/1984", "19840302", "2026-01-16", "1850-01-01"):
+        with pytest.raises(InvalidEdit) as refused:
+            edit_changes(marie, {"birth_date": bad, "postcode": "1" * 11}, today=today)
+        assert refused.value.fields == ["birth_date", "postcode"] and bad not in str(refused.value)

@@ -130,9 +130,12 @@ async def csrf_protect(request: Request) -> None:
     request.state.csrf_checked = True  # current_agent need not look again
 
 
-def flash(request: Request, message: str, kind: str = "info") -> None:
-    """A message shown once, on the next page (after a redirect)."""
-    request.session.setdefault("flash", []).append([kind, message])
+def flash(
+    request: Request, message: str, kind: str = "info", action: tuple[str, str] | None = None
+) -> None:
+    """A message shown once, on the next page (after a redirect); ``action`` adds a button, a
+    POST target and its label (the "Undo" after a merge)."""
+    request.session.setdefault("flash", []).append([kind, message, *(action or ())])
 
 
 def page(
