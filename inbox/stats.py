@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, case, cast, func
+from sqlalchemy import Float, case, cast, extract, func
 from sqlmodel import Session, col, select
 
 from inbox.models import AuditEvent, Team, Ticket, TicketStatus
@@ -113,7 +113,7 @@ def volume(session: Session, period: Period) -> list[Volume]:
 
 def _response_seconds(session: Session) -> Any:
     if _dialect(session) == "postgresql":
-        return func.extract("epoch", col(Ticket.first_response_at) - col(Ticket.created_at))
+        return extract("epoch", col(Ticket.first_response_at) - col(Ticket.created_at))
     return (func.julianday(Ticket.first_response_at) - func.julianday(Ticket.created_at)) * 86400.0
 
 
