@@ -15,12 +15,12 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from inbox.web import citizens, events, queue, session, tickets
+from inbox.web import citizens, dashboard, events, queue, session, supervision, tickets
 from inbox.web.render import csrf_protect
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
-for module in (session, queue, tickets, citizens, events):
+for module in (session, queue, tickets, citizens, supervision, dashboard, events):
     router.include_router(module.router)
 
 
