@@ -237,7 +237,7 @@ def reply(
     options = reply_options(session, settings, ticket)
     if channel is None and to is None:
         if not options:
-            raise Conflict(f"no channel can carry a reply to this {answered.channel} message")
+            raise Conflict("no channel can carry a reply to this message")
         channel, to = options[0]
     elif (channel, to) not in options:
         raise Conflict("this channel and address are not known for this citizen")

@@ -12,7 +12,8 @@ from inbox.web.render import gettext
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = [("inbox/**.py", "python"), ("inbox/templates/**.html", "jinja2")]
 OPTIONS = {"inbox/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-KEYWORDS = {"_": None, "gettext": (2,), "ngettext": (1, 2)}
+# Conflict("…") messages reach agents through gettext(lang, str(exc)).
+KEYWORDS = {"_": None, "gettext": (2,), "ngettext": (1, 2), "Conflict": None}
 
 
 def used_messages() -> set[str]:

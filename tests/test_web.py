@@ -176,7 +176,7 @@ def test_supervisor_cannot_hand_a_social_file_to_an_outside_agent(
     here = f"/tickets/{ticket(db).reference}"
     support.web_post(client, f"{here}/assign", {"agent_id": str(outsider.id)}, here)
     assert ticket(db).assignee_id is None
-    assert "confidential team" in text(client.get(here))
+    assert "ne fait pas partie de l'équipe confidentielle" in text(client.get(here))
 
 
 def test_email_html_is_framed_sanitized_and_remote_images_wait(

@@ -258,7 +258,8 @@ def reply(
             )
         except services.Conflict as exc:
             session.rollback()
-            flash(request, gettext(lang, "Not sent: %(why)s", why=str(exc)), "error")
+            why = gettext(lang, str(exc))
+            flash(request, gettext(lang, "Not sent: %(why)s", why=why), "error")
             return _redirect(ticket, "#compose")
     flash(request, gettext(lang, "Reply queued for sending."))
     return _redirect(ticket)
@@ -312,7 +313,7 @@ def confirm_citizen(
             record = citizens.confirm(session, access.agent, ticket, chosen)
         except services.Conflict as exc:
             session.rollback()
-            flash(request, str(exc), "error")
+            flash(request, gettext(lang, str(exc)), "error")
             return _redirect(ticket)
         record_id = record.id or 0
     registry.reload([record_id])
@@ -344,7 +345,7 @@ def assign(
             )
         except services.Conflict as exc:
             session.rollback()
-            flash(request, str(exc), "error")
+            flash(request, gettext(lang, str(exc)), "error")
             return _redirect(ticket)
     flash(request, gettext(lang, "Ticket reassigned."))
     return _redirect(ticket)
