@@ -32,6 +32,10 @@ class TicketStatus(StrEnum):
     closed = "closed"
 
 
+# A ticket someone still has to work on.
+OPEN_STATUSES = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting_citizen)
+
+
 class Direction(StrEnum):
     inbound = "in"
     outbound = "out"

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Float, case, cast, extract, func
 from sqlmodel import Session, col, select
 
-from inbox.models import AuditEvent, Team, Ticket, TicketStatus
+from inbox.models import OPEN_STATUSES, AuditEvent, Team, Ticket
 
 PARIS = ZoneInfo("Europe/Paris")
-OPEN = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting_citizen)
+OPEN = OPEN_STATUSES
 
 
 @dataclass(frozen=True)

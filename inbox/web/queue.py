@@ -14,12 +14,12 @@ from sqlmodel import Session, col, or_, select
 
 from inbox import services
 from inbox.auth import Db
-from inbox.models import Agent, Citizen, Message, Ticket, TicketStatus
+from inbox.models import OPEN_STATUSES, Agent, Citizen, Message, Ticket
 from inbox.permissions import Access, AccessDep
 from inbox.web.render import aware, flash, gettext, language, page
 
 router = APIRouter()
-OPEN = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting_citizen)
+OPEN = OPEN_STATUSES
 PAGE_SIZE = 50
 EXCERPT = 140
 COUNT_CAP = 1000  # counting further would cost more than an agent gains from the exact figure
