@@ -20,7 +20,8 @@ from inbox.web.render import csrf_protect
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
-for module in (session, queue, tickets, citizens, supervision, dashboard, events):
+MODULES = (session, queue, tickets, citizens, supervision, dashboard, events)
+for module in MODULES:
     router.include_router(module.router)
 
 
