@@ -71,6 +71,7 @@ def test_take_next_reply_note_resolve(client: TestClient, db: Database, intake: 
     page = text(client.get(r.headers["location"]))
     assert "Acte de naissance" in page and "il me faut un acte" in page
     assert "marie.dupont@orange.fr" in page  # the sender, on the message
+    assert "Catégorie : État civil" in page  # routed by config/routing.toml
     here = f"/tickets/{ref}"
     r = support.web_post(
         client,

@@ -138,6 +138,13 @@ def ticket_page(
         candidates = _candidates(session, registry, ticket) if ticket.needs_review else []
         history = _history(session, ticket)
     answers = canned.load(settings.inbox.canned_answers_file)
+    category = settings.routing.categories.get(ticket.category)
+    reasons = {
+        "citizen_uncertain": gettext(lang, "the sender could be several citizens"),
+        "reference_other_sender": gettext(
+            lang, "it quotes the reference of another citizen's request"
+        ),
+    }
     draft = ""
     chosen = next((a for a in answers if a.key == canned_key), None)
     if chosen is not None:
@@ -169,6 +176,8 @@ def ticket_page(
         team=team,
         candidates=candidates,
         history=history,
+        category=getattr(category.label, lang) if category else ticket.category,
+        reasons=[reasons.get(r, r) for r in ticket.review_reason.split(",") if r],
         images=images,
         channels=channel_names(lang),
         statuses=list(TicketStatus),
