@@ -90,7 +90,7 @@ def test_take_next_reply_note_resolve(client: TestClient, db: Database, intake: 
     with db.read() as s:
         [out] = s.exec(select(OutboxItem).where(OutboxItem.kind == "reply")).all()
         assert out.recipient == "marie.dupont@orange.fr"
-    assert "ticket.reply" in page and "ticket.note" in page  # the history panel
+    assert "réponse envoyée" in page and "note interne" in page  # the history panel
 
 
 def test_canned_answer_fills_the_composer(client: TestClient, db: Database, intake: Intake) -> None:

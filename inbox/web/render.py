@@ -65,6 +65,8 @@ def gettext(lang: str, message: str, **values: Any) -> str:
 
 @functools.cache
 def environment(lang: str) -> Environment:
+    from inbox.web import labels  # labels use gettext from this module
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True),
@@ -75,6 +77,8 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = lambda value: when(value, lang)
     env.filters["ago"] = lambda value: ago(value, lang)
+    env.filters["action"] = lambda code: labels.action(lang, code)
+    env.filters["delivery"] = lambda state: labels.delivery(lang, state)
     return env
 
 
