@@ -38,3 +38,10 @@ def test_every_page_string_is_translated_to_french() -> None:
 def test_catalog_is_what_pages_use() -> None:
     assert gettext("fr", "Take the next one") == "Prendre le suivant"
     assert gettext("en", "Take the next one") == "Take the next one"
+
+
+def test_catalog_has_each_message_once() -> None:
+    """Two entries for one message: gettext would silently use the last one."""
+    lines = (ROOT / "inbox/locale/fr/LC_MESSAGES/messages.po").read_text("utf-8").splitlines()
+    ids = [line for line in lines if line.startswith("msgid ") and line != 'msgid ""']
+    assert len(ids) == len(set(ids))
