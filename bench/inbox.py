@@ -1,7 +1,8 @@
 """Agent inbox benchmark: the queue page and the claim with 50 agents on a town hall's history.
 
 The data is generated at run time, straight into the real schema (Alembic migrations) through
-each database's bulk path (PostgreSQL: COPY; SQLite: executemany in one transaction):
+each database's bulk path (PostgreSQL: COPY for citizens, then ``INSERT … SELECT
+generate_series`` for tickets and messages; SQLite: executemany in one transaction):
 citizens with their contact points, tickets (about 80 % resolved or closed, 20 % new, open or
 waiting for the citizen, 30 % of those assigned, a few % flagged for review, due dates such that
 some are overdue, the five channels, six teams) and one short French inbound message per ticket.
