@@ -21,6 +21,7 @@ from gateway.db import Database
 from gateway.journal import Journal
 from gateway.models import JournalItem, JournalStatus
 from gateway.settings import Settings
+from gateway.timing import ServerTiming
 from inbox import api, calls_api, citizens_api, web
 from inbox.models import Ticket
 from inbox.registry import CitizenRegistry
@@ -76,6 +77,7 @@ def create_app(
         https_only=settings.public_url.startswith("https://"),
         max_age=12 * 3600,
     )
+    app.add_middleware(ServerTiming)  # added last: outermost, so it times the session too
     for channel in CHANNELS.values():
         if channel.webhooks is not None and channel.enabled(settings):
             app.hooks.include(channel.webhooks)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, desc, text
 from sqlmodel import Field, SQLModel
 
 
@@ -112,8 +112,32 @@ class CitizenMerge(SQLModel, table=True):
     undone_at: datetime | None = None
 
 
+# The queue in queue_order() (inbox/services.py), for the open tickets (queue page) and for the
+# unassigned ones an agent may claim: PostgreSQL reads the first rows in order and stops
+# (ascending sorts NULLs last there, as the queue does). bench/inbox.py measures both.
+# Created on PostgreSQL only (migration 0005): SQLite cannot sort NULLs last from an index.
+_OPEN = text("status IN ('new', 'open', 'waiting_citizen')")
+_CLAIMABLE = text("assignee_id IS NULL AND status IN ('new', 'open')")
+
+
 class Ticket(SQLModel, table=True):
-    __table_args__ = (Index("ix_ticket_queue", "assignee_id", "status", "priority", "created_at"),)
+    __table_args__ = (
+        Index("ix_ticket_queue", "assignee_id", "status", "priority", "created_at"),
+        Index(
+            "ix_ticket_open_queue",
+            desc("priority"),
+            "due_at",
+            "id",
+            postgresql_where=_OPEN,
+        ),
+        Index(
+            "ix_ticket_claimable",
+            desc("priority"),
+            "due_at",
+            "id",
+            postgresql_where=_CLAIMABLE,
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, max_length=20)
     citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)

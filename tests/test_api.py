@@ -54,6 +54,19 @@ def supervisor(db: Database) -> dict[str, str]:
     return make_agent(db, "sophie@mairie.example", Role.supervisor)[1]
 
 
+def test_every_response_says_how_long_the_app_took(
+    client: TestClient, agent: dict[str, str]
+) -> None:
+    # bench/inbox.py reads it: the time at the server, apart from the client and the network.
+    for response in (
+        client.get("/api/v1/tickets", headers=agent),
+        client.get("/api/v1/tickets"),  # a 401 is timed too
+        client.get("/", headers=agent),
+    ):
+        name, _, duration = response.headers["server-timing"].partition(";dur=")
+        assert name == "app" and float(duration) >= 0
+
+
 def test_outsider_gets_401_everywhere(client: TestClient, intake: Intake) -> None:
     intake(make_mail())
     for method, path in [
