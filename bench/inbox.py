@@ -45,10 +45,11 @@ from sqlmodel import Session, col, select
 from gateway import migrate
 from gateway.db import Database
 from inbox.auth import issue_token
-from inbox.models import Agent, Citizen, Role, Team, Ticket
+from inbox.models import Agent, Role, Team, Ticket
+from inbox.permissions import Access
 from inbox.references import ALPHABET, _check_symbol
 from inbox.services import CLAIMABLE, queue_order
-from inbox.web import OPEN
+from inbox.web.queue import Filters, queue_query
 from tests import support
 
 
@@ -440,14 +441,8 @@ def load_sqlite(path: str, plan: Plan, team_ids: list[int], by_team: dict[int, l
 
 def explain(db: Database, team_id: int) -> None:
     """EXPLAIN the queue page's query and the claim's, compiled from the same expressions."""
-    page = (
-        select(Ticket, Citizen, Agent)
-        .join(Citizen, col(Citizen.id) == Ticket.citizen_id, isouter=True)
-        .join(Agent, col(Agent.id) == Ticket.assignee_id, isouter=True)
-        .where(col(Ticket.status).in_(OPEN))
-        .order_by(*queue_order())
-        .limit(500)
-    )
+    supervisor = Agent(id=0, email="", name="", role=Role.supervisor)
+    page = queue_query(Access(supervisor, frozenset()), Filters())
     claim = (
         select(Ticket.id)
         .where(col(Ticket.assignee_id).is_(None), col(Ticket.status).in_(CLAIMABLE))

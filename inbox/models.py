@@ -122,7 +122,10 @@ _CLAIMABLE = text("assignee_id IS NULL AND status IN ('new', 'open')")
 
 class Ticket(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_ticket_queue", "assignee_id", "status", "priority", "created_at"),
+        # Covering indexes for SQLite (migration 0006), which sorts from them without reading
+        # the table: the queue page by status, the claim (and "mine") by assignee.
+        Index("ix_ticket_status_queue", "status", "priority", "due_at", "id"),
+        Index("ix_ticket_claim", "assignee_id", "status", "priority", "due_at", "id", "team_id"),
         Index(
             "ix_ticket_open_queue",
             desc("priority"),
@@ -143,7 +146,7 @@ class Ticket(SQLModel, table=True):
     citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
     subject: str = Field(default="", max_length=300)
     channel: str = Field(max_length=20, index=True)
-    status: str = Field(default=TicketStatus.new, max_length=20, index=True)
+    status: str = Field(default=TicketStatus.new, max_length=20)
     priority: int = 0
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     assignee_id: int | None = Field(default=None, foreign_key="agent.id")

@@ -107,16 +107,32 @@ ROW: tuple[Any, ...] = (
 )
 
 
-def queue_rows(session: Session, access: Access, f: Filters) -> tuple[list[dict[str, Any]], bool]:
-    """One page of the queue and whether there is a next one."""
-    query = (
+def queue_query(access: Access, f: Filters) -> Any:
+    """The page's query (one row more than a page, to know whether there is a next one).
+
+    Tickets are ordered and cut to a page first, then joined to their citizen and agent: joining
+    every open ticket before sorting them cost 75 ms at 100,000 tickets on SQLite.
+    """
+    page = (
+        _where(sa.select(col(Ticket.id)), access, f)
+        .order_by(*services.queue_order())
+        .offset((f.page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
+        .subquery()
+    )
+    return (
         sa.select(*ROW)
         .select_from(Ticket)
+        .join(page, page.c.id == Ticket.id)
         .join(Citizen, col(Citizen.id) == Ticket.citizen_id, isouter=True)
         .join(Agent, col(Agent.id) == Ticket.assignee_id, isouter=True)
+        .order_by(*services.queue_order())
     )
-    query = _where(query, access, f).order_by(*services.queue_order())
-    found = session.execute(query.offset((f.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+
+
+def queue_rows(session: Session, access: Access, f: Filters) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the queue and whether there is a next one."""
+    found = session.execute(queue_query(access, f)).all()
     more = len(found) > PAGE_SIZE
     rows = found[:PAGE_SIZE]
     excerpts = _excerpts(session, [r.id for r in rows])
