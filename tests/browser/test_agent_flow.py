@@ -37,7 +37,7 @@ def relayed_reply(web: Web, text: str) -> EmailMessage:
 
 def _plain(mail: EmailMessage) -> str:
     part = mail.get_body(("plain",))
-    return part.get_content() if part is not None else ""  # type: ignore[no-any-return]
+    return str(part.get_content()) if part is not None else ""
 
 
 def assert_reply_left(web: Web, reference: str, text: str) -> None:
@@ -67,7 +67,9 @@ def test_claim_reply_by_email_and_resolve(page: Page, web: Web) -> None:
     page.get_by_label("Réponse", exact=True).fill(REPLY)
     expect(page.get_by_label("Ensuite")).to_have_value("waiting_citizen")
     page.get_by_role("button", name="Envoyer", exact=True).click()
-    expect(page.get_by_role("status").filter(has_text="Réponse mise en file d'envoi.")).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Réponse mise en file d'envoi.")
+    ).to_be_visible()
     expect(page.locator("#thread")).to_contain_text(REPLY)
     assert_reply_left(web, reference, REPLY)
 

@@ -83,7 +83,9 @@ def test_claim_reply_resolve_with_the_keyboard_alone(page: Page, web: Web) -> No
     expect(page.locator(":focus")).to_have_value("waiting_citizen")  # the default, kept
     tab_to(page, "Envoyer", "button")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("status").filter(has_text="Réponse mise en file d'envoi.")).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Réponse mise en file d'envoi.")
+    ).to_be_visible()
     assert_reply_left(web, reference, REPLY)
 
     skip_to_content(page)
