@@ -11,10 +11,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Web
+from tests.browser.conftest import Web, login
 from tests.browser.test_agent_flow import LIVE, SENDER, SUBJECT, assert_reply_left, incoming_mail
+from tests.support import make_mail
 
 REPLY = "Bonjour Madame, la mairie est ouverte le samedi matin, de 9 h à 12 h."
+LATER = "Question sur le marché du dimanche"
 MAX_TABS = 40
 # The first line of an element's ARIA snapshot: `- button "Prendre le suivant"`, `- textbox …`.
 SNAPSHOT = re.compile(r'^- (\w+) "((?:[^"\\]|\\.)*)"')
@@ -97,3 +99,20 @@ def test_claim_reply_resolve_with_the_keyboard_alone(page: Page, web: Web) -> No
     tab_to(page, "File d'attente", "link")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Aucune demande en attente.")).to_be_visible()
+
+
+def test_focus_stays_on_the_queue_when_it_refreshes_live(page: Page, web: Web) -> None:
+    """A live update redraws the queue; the row link a keyboard user is on keeps the focus."""
+    web.gateway.send(incoming_mail(), mail_from=SENDER)
+    login(page, web.agent)
+    row = page.get_by_role("row").filter(has_text=SUBJECT)
+    expect(row).to_be_visible(timeout=LIVE)
+    reference = row.get_by_role("link").inner_text()
+    skip_to_content(page)
+    tab_to(page, reference, "link")
+
+    web.gateway.send(make_mail(subject=LATER, body=LATER, to="contact@mairie.example"))
+    expect(page.get_by_role("row").filter(has_text=LATER)).to_be_visible(timeout=LIVE)
+    expect(row.get_by_role("link")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(web.url + f"/tickets/{reference}")

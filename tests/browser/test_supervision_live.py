@@ -1,4 +1,5 @@
-"""A supervisor hands a ticket to an agent; the agent's open queue shows it without a reload."""
+"""A supervisor hands a ticket to an agent; the agent's open queue shows it without a reload,
+and the supervisor's board follows what the agent does with it."""
 
 from __future__ import annotations
 
@@ -46,6 +47,20 @@ def test_reassigned_ticket_appears_on_the_agents_open_page(
     expect(page.get_by_role("heading", level=1)).to_have_text("File d'attente (1)")
     expect(page.locator("#live")).to_have_text("Une demande vient de vous être attribuée.")
     assert page.evaluate("window.sameDocument === true"), "the agent's page was reloaded"
+
+    # The board's counts follow the agent's work live, and the focus stays where it was.
+    agent_row = boss.locator("tr[data-agent]").filter(
+        has=boss.get_by_role("link", name=web.agent.name)
+    )
+    expect(agent_row.get_by_role("cell").nth(1)).to_have_text("1")  # open, assigned
+    agent_row.get_by_role("link").focus()
+    mine.get_by_role("link").click()
+    page.get_by_role("group", name="Changer le statut").get_by_role(
+        "button", name="Résolue"
+    ).click()
+    expect(page.get_by_role("status").filter(has_text="Statut modifié.")).to_be_visible()
+    expect(agent_row.get_by_role("cell").nth(1)).to_have_text("0", timeout=LIVE)
+    expect(agent_row.get_by_role("link")).to_be_focused()
 
     boss.get_by_role("link", name="Tableau de bord").click()
     expect(boss.get_by_role("heading", name="Tableau de bord", level=1)).to_be_visible()
