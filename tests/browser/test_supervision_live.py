@@ -35,6 +35,7 @@ def test_reassigned_ticket_appears_on_the_agents_open_page(
     expect(row).to_contain_text("Voirie")
     expect(row).to_contain_text("Non attribuée")
     check_a11y(boss)
+    reference = row.get_by_role("link").inner_text()
     row.get_by_role("checkbox").check()
     boss.get_by_label("Attribuer à").select_option(label=web.agent.name)
     boss.get_by_role("button", name="Réattribuer").click()
@@ -61,6 +62,11 @@ def test_reassigned_ticket_appears_on_the_agents_open_page(
     expect(page.get_by_role("status").filter(has_text="Statut modifié.")).to_be_visible()
     expect(agent_row.get_by_role("cell").nth(1)).to_have_text("0", timeout=LIVE)
     expect(agent_row.get_by_role("link")).to_be_focused()
+
+    # The supervisor's own view of the ticket: its reassignment form, checked by axe too.
+    boss.get_by_role("link", name=reference, exact=True).click()
+    expect(boss.get_by_label("Attribuer à")).to_have_value(re.compile(r"^\d+$"))
+    check_a11y(boss)
 
     boss.get_by_role("link", name="Tableau de bord").click()
     expect(boss.get_by_role("heading", name="Tableau de bord", level=1)).to_be_visible()
