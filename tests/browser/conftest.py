@@ -58,6 +58,7 @@ class Web:
     """A running gateway and the people who can sign in to it."""
 
     gateway: support.Gateway
+    relay: support.Relay  # the town hall's outgoing SMTP relay: what Guichet sends lands here
     agent: Persona = AGENT
     supervisor: Persona = SUPERVISOR
     outsider: Persona = OUTSIDER
@@ -83,7 +84,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def web(gateway: support.Gateway) -> Web:
+def web(gateway: support.Gateway, relay: support.Relay) -> Web:
     """The `gateway` of tests/conftest.py (`guichet serve` on the test's database) with people.
 
     Each `guichet` command takes seconds to import, so the two teams' first members are added
@@ -92,7 +93,7 @@ def web(gateway: support.Gateway) -> Web:
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(partial(_add_agent, gateway), (AGENT, OUTSIDER)))
     _add_agent(gateway, SUPERVISOR)
-    return Web(gateway)
+    return Web(gateway, relay)
 
 
 def _add_agent(gateway: support.Gateway, persona: Persona) -> None:
