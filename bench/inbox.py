@@ -10,14 +10,16 @@ some are overdue, the five channels, six teams) and one short French inbound mes
 Then a real ``guichet serve`` runs on that database and A virtual agents (2 supervisors, the
 others spread over the teams), each on one keep-alive connection with its own bearer token, loop
 for ``--seconds``: GET the queue page ``/``, POST ``/api/v1/queue/next`` (claim), then resolve
-the claimed ticket (``POST /api/v1/tickets/{reference}/status``) so that the queue moves. The
+the claimed ticket (``POST /api/v1/tickets/{reference}/status``) so that the queue moves, each
+action followed by a pause of ``--think`` seconds on average (uniform on 0 to twice that, and a
+random start, so that agents do not act in lockstep; 0 for none: a stress test). The
 figures are the server's own (the ``Server-Timing: app;dur=`` header of gateway/timing.py), with
 the client's p95 for reference. Targets: queue page p95 < 100 ms, claim p95 < 50 ms, and no
 ticket claimed twice (every claim's id unique across agents, and no ticket with two
 ``ticket.claimed`` audit events in the database). Exit status 1 if a target is missed.
 
     python bench/inbox.py [--pg-tickets 1000000] [--sqlite-tickets 100000] [--seconds 60]
-                          [--agents 50] [--think 0] [--only sqlite|postgresql] [--explain]
+                          [--agents 50] [--think 5] [--only sqlite|postgresql] [--explain]
 """
 
 from __future__ import annotations
@@ -507,8 +509,16 @@ class Connection:
             + "\r\n"
         )
         started = time.perf_counter()
-        self.writer.write(head.encode() + body)
-        raw = await self.reader.readuntil(b"\r\n\r\n")
+        try:
+            self.writer.write(head.encode() + body)
+            raw = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # uvicorn closes a keep-alive connection idle for 5 s (a thinking agent): reconnect.
+            self.close()
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            started = time.perf_counter()
+            self.writer.write(head.encode() + body)
+            raw = await self.reader.readuntil(b"\r\n\r\n")
         lines = raw.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
         headers = {}
@@ -549,13 +559,18 @@ async def agent_loop(
     port: int, token: str, deadline: float, warmup_until: float, think: float, results: Results
 ) -> None:
     conn = Connection(port, token)
+    # Agents act independently: a random pause of mean ``think`` (uniform on 0 to 2x), and a
+    # random start, or fifty agents would hit the server in lockstep bursts.
+    pause = random.Random(token)
+    if think:
+        await asyncio.sleep(pause.uniform(0, 2 * think))
 
     async def call(endpoint: str, method: str, path: str, payload: Any = None) -> tuple[int, bytes]:
         status, headers, body, client = await conn.request(method, path, payload)
         if time.monotonic() >= warmup_until:
             results.add(endpoint, Sample(server_ms(headers), client, status))
         if think:
-            await asyncio.sleep(think)
+            await asyncio.sleep(pause.uniform(0, 2 * think))
         return status, body
 
     try:
@@ -733,7 +748,12 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=5)
-    parser.add_argument("--think", type=float, default=0, help="seconds between an agent's actions")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=5,
+        help="mean seconds between an agent's actions (uniform on 0 to 2x; 0: none)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--explain", action="store_true", help="print the queries' plans")
     args = parser.parse_args()
