@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from bench.channels import TEXTS as WEBHOOK_TEXTS
 from gateway import migrate
 from gateway.db import Database
 from inbox.auth import issue_token
@@ -95,12 +96,7 @@ SUBJECTS = (
     "Ramassage des encombrants",
 )
 TEXTS = (
-    "Bonjour, le lampadaire devant le 12 rue des Écoles ne s'allume plus depuis lundi.",
-    "Est-ce que la mairie est ouverte samedi matin ? Je dois déposer un dossier.",
-    "Dépôt sauvage de gravats au coin de l'avenue Jean-Jaurès, ça déborde sur le trottoir.",
-    "Je voudrais inscrire ma fille à la cantine à partir de janvier, comment faire ?",
-    "Merci pour votre réponse rapide, bonne journée à toute l'équipe !",
-    "Où en est ma demande d'acte de naissance ? Ma référence est dans votre message.",
+    *WEBHOOK_TEXTS,
     "Bonjour, je souhaite prendre rendez-vous pour renouveler ma carte d'identité.",
     "Le trou dans la chaussée devant l'école s'agrandit, un cycliste a failli tomber.",
 )

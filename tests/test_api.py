@@ -14,6 +14,7 @@ from gateway.db import Database
 from gateway.models import OutboxItem
 from inbox.auth import hash_password, issue_token
 from inbox.models import Agent, Role, Team, Ticket
+from inbox.teams import team_id
 from tests import support
 from tests.conftest import Intake
 from tests.support import make_mail
@@ -25,17 +26,11 @@ def make_agent(
     db: Database, email: str, role: Role = Role.agent, team: str | None = None
 ) -> tuple[Agent, dict[str, str]]:
     with db.write() as s:
-        team_id = None
-        if team:
-            t = s.exec(select(Team).where(Team.name == team)).first() or Team(name=team)
-            s.add(t)
-            s.flush()
-            team_id = t.id
         agent = Agent(
             email=email,
             name=email.split("@")[0],
             role=role,
-            team_id=team_id,
+            team_id=team_id(s, team or ""),
             password_hash=hash_password(PASSWORD),
         )
         s.add(agent)

@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from gateway.db import Database
-from inbox.models import AuditEvent, Citizen, CitizenMerge, ContactPoint, Role, Team, Ticket
+from inbox.models import AuditEvent, Citizen, CitizenMerge, ContactPoint, Role, Ticket
 from inbox.references import new_reference
+from inbox.teams import team_id
 from tests import support
 from tests.conftest import Intake
 from tests.support import make_mail
@@ -24,12 +25,7 @@ def add_ticket(
 ) -> str:
     """A ticket filed directly (the channels' own flows are tested elsewhere)."""
     with db.write() as s:
-        team_id = None
-        if team:
-            found = s.exec(select(Team).where(Team.name == team)).first() or Team(name=team)
-            s.add(found)
-            s.flush()
-            team_id = found.id
+        team = team_id(s, team or "")
         reference = new_reference()
         s.add(
             Ticket(
@@ -37,7 +33,7 @@ def add_ticket(
                 citizen_id=citizen_id,
                 channel=channel,
                 subject=subject,
-                team_id=team_id,
+                team_id=team,
             )
         )
     return reference
