@@ -31,6 +31,7 @@ test: $(BIN)/guichet $(HTMX)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 bench: $(BIN)/guichet

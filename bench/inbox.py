@@ -46,7 +46,7 @@ from sqlmodel import Session, col, select
 
 from bench.channels import TEXTS as WEBHOOK_TEXTS
 from gateway import migrate
-from gateway.db import Database
+from gateway.core.db import Database
 from inbox.auth import issue_token
 from inbox.models import Agent, Role, Team, Ticket
 from inbox.permissions import Access

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from channels.webhooks import Webhooks
-    from gateway.db import Database
-    from gateway.settings import Settings
+    from gateway.core.db import Database
+    from gateway.core.settings import Settings
 
 
 class ChannelError(Exception):

@@ -28,8 +28,8 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
 from channels.base import Runtime
-from gateway.channel_state import load_checkpoint, save_checkpoint
-from gateway.settings import ImapMailbox, Settings
+from gateway.core.channel_state import load_checkpoint, save_checkpoint
+from gateway.core.settings import ImapMailbox, Settings
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from channels.base import ChannelError, Sent
 from channels.email import normalize_address
-from gateway.settings import RelaySettings, Settings
+from gateway.core.settings import RelaySettings, Settings
 
 log = logging.getLogger(__name__)
 

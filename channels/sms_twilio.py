@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import requests
 from fastapi import Request, Response
-from starlette.concurrency import run_in_threadpool
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -35,10 +34,9 @@ from channels.base import (
     Sent,
 )
 from channels.twilio_auth import form_fields, verified_form
-from channels.web import db_of, ingest, tls_context
+from channels.web import delivered, ingest, tls_context
 from channels.webhooks import Webhooks
-from gateway import outbox
-from gateway.settings import Settings
+from gateway.core.settings import Settings
 from matching import normalize_phone
 
 log = logging.getLogger(__name__)
@@ -343,8 +341,7 @@ async def delivery_status(request: Request) -> Response:
     status = STATUSES.get(fields.get("MessageStatus", "").strip().lower())
     if sid and status:
         error = error_text(fields.get("ErrorCode"), fields.get("ErrorMessage", "")[:200])
-        db = db_of(request)
-        found = await run_in_threadpool(outbox.record_delivery, db, NAME, sid, status, error)
+        found = await delivered(request, NAME, sid, status, error)
         log.debug("SMS status %s for %s (ours: %s)", status, sid, found)
     return Response(status_code=204)
 

@@ -55,8 +55,8 @@ from channels.base import (
 )
 from channels.web import ingest, settings_of, tls_context
 from channels.webhooks import Webhooks
-from gateway.channel_state import load_checkpoint, save_checkpoint
-from gateway.settings import Settings
+from gateway.core.channel_state import load_checkpoint, save_checkpoint
+from gateway.core.settings import Settings
 from matching import normalize_phone
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """What a channel's webhook route needs from the running app, in one place.
 
-Routes read the settings and hand raw payloads to the journal through these accessors, so a
-channel module never reaches into the app's internals.
+Routes read the settings, hand raw payloads to the journal and delivery reports to the domain
+through these accessors, so a channel module never reaches into the app's internals.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 import certifi
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
-from gateway import metrics
-from gateway.db import Database
-from gateway.settings import Settings
+from gateway.core import metrics
+from gateway.core.settings import Settings
 
 
 @functools.cache
@@ -33,9 +33,16 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def db_of(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+async def delivered(
+    request: Request, channel: str, provider_id: str, status: str, error: str = ""
+) -> bool:
+    """Apply a provider's delivery report to the message we sent; False if it is not ours.
+
+    The domain records it (``inbox.outbox.record_delivery``); the app hands it over, so that a
+    channel knows nothing of tickets and messages."""
+    record = request.app.state.record_delivery
+    found: bool = await run_in_threadpool(record, channel, provider_id, status, error)
+    return found
 
 
 async def ingest(request: Request, channel: str, raw: bytes, envelope: dict[str, Any]) -> int:

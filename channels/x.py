@@ -31,10 +31,9 @@ from channels.base import (
     Sent,
     json_object,
 )
-from gateway import metrics
-from gateway.channel_state import load_checkpoint, save_checkpoint
-from gateway.settings import Settings, XSettings
-from inbox import i18n
+from gateway.core import i18n, metrics
+from gateway.core.channel_state import load_checkpoint, save_checkpoint
+from gateway.core.settings import Settings, XSettings
 
 log = logging.getLogger(__name__)
 

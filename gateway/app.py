@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -15,14 +16,14 @@ from starlette.types import Receive, Scope, Send
 
 from channels import CHANNELS
 from channels.webhooks import Webhooks
-from gateway import channels_api, metrics
-from gateway.channel_state import Reporter
-from gateway.db import Database
+from gateway.core import metrics
+from gateway.core.channel_state import Reporter
+from gateway.core.db import Database
+from gateway.core.models import JournalItem, JournalStatus
+from gateway.core.settings import Settings
+from gateway.core.timing import ServerTiming
 from gateway.journal import Journal
-from gateway.models import JournalItem, JournalStatus
-from gateway.settings import Settings
-from gateway.timing import ServerTiming
-from inbox import api, calls_api, citizens_api, web
+from inbox import api, calls_api, channels_api, citizens_api, outbox, web
 from inbox.models import Ticket
 from inbox.registry import CitizenRegistry
 from inbox.services import CLAIMABLE
@@ -58,6 +59,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.record_delivery = functools.partial(outbox.record_delivery, db)
     app.state.wake = wake or threading.Event()
     if registry is None:
         registry = CitizenRegistry(db, settings.matching)

@@ -12,12 +12,14 @@ import click
 from sqlmodel import select
 
 from gateway import migrate
-from gateway.db import Database
-from gateway.register import RegisterRow, RowError, decode, read_register
-from gateway.settings import Settings, get_settings
+from gateway.core.db import Database
+from gateway.core.settings import Settings, get_settings
+from gateway.core.spreadsheet import RowError, decode
+from inbox import routing
 from inbox.auth import hash_password, issue_token
 from inbox.citizens import upsert_register_rows
 from inbox.models import Agent, Role
+from inbox.register import RegisterRow, read_register
 from inbox.routing import RoutingError
 from inbox.teams import team_id
 
@@ -62,7 +64,7 @@ def serve(host: str | None, http_port: int | None, smtp_port: int | None) -> Non
 
     s = get_settings()
     try:
-        s.routing  # noqa: B018 - a broken routing file stops the start, not the first ticket
+        routing.of(s)  # a broken routing file stops the start, not the first ticket
     except RoutingError as exc:
         raise click.ClickException(str(exc)) from exc
     code = asyncio.run(
@@ -198,7 +200,8 @@ def calls_import(path: Path, fmt: str, hours: float, tz_name: str) -> None:
     """Journal an Asterisk CDR file (cdr_csv's Master.csv) for `guichet serve` to process.
     Idempotent on uniqueid; bad rows are reported with their line number and skipped. Exits 1
     if any row was rejected."""
-    from gateway import calls_import as cdr
+    from channels.phone import asterisk as cdr
+    from gateway.calls_import import journal_calls
 
     settings = get_settings()
     try:
@@ -211,7 +214,7 @@ def calls_import(path: Path, fmt: str, hours: float, tz_name: str) -> None:
     envelope = cdr.import_envelope(tz_name, hours, settings.language)
     database = _db(settings)
     with click.progressbar(length=len(good), label="Import", file=sys.stderr) as bar:
-        journaled, known = cdr.journal_calls(database, path, good, envelope, bar)
+        journaled, known = journal_calls(database, path, good, envelope, bar)
     database.dispose()
     for error in errors:
         click.echo(f"line {error.line}: {error.reason}", err=True)

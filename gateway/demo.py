@@ -21,15 +21,15 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from gateway import migrate
-from gateway.db import Database
+from gateway.core.db import Database
+from gateway.core.settings import Settings, get_settings
 from gateway.demo_channels import Providers, drive
 from gateway.demo_data import CITIZENS, DEMO_DOMAIN, demo_messages
-from gateway.register import RegisterRow
 from gateway.server import serve
-from gateway.settings import Settings, get_settings
 from inbox.auth import hash_password
 from inbox.citizens import upsert_register_rows
 from inbox.models import Agent, Role, Team
+from inbox.register import RegisterRow
 from matching import normalize_phone
 
 AGENTS = (

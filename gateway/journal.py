@@ -18,16 +18,16 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import col
 
-from gateway.db import Database
-from gateway.models import JournalItem, JournalStatus
-from inbox.models import utcnow
+from gateway.core.clock import utcnow
+from gateway.core.db import Database
+from gateway.core.models import JournalItem, JournalStatus
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -84,6 +84,16 @@ class Journal:
         future: concurrent.futures.Future[int] = concurrent.futures.Future()
         self._queue.put(_Entry(channel, raw, envelope, future))
         return future.result()
+
+    def append_all(self, payloads: Iterable[tuple[str, bytes, dict[str, Any]]]) -> list[int]:
+        """Many payloads from one thread (a file import): queued at once, so the writer commits
+        them in batches; return their ids once every one is committed, raise if one is not."""
+        futures: list[concurrent.futures.Future[int]] = []
+        for channel, raw, envelope in payloads:
+            future: concurrent.futures.Future[int] = concurrent.futures.Future()
+            self._queue.put(_Entry(channel, raw, envelope, future))
+            futures.append(future)
+        return [future.result() for future in futures]
 
     def _run(self) -> None:
         stopping = False

@@ -22,13 +22,14 @@ from aiosmtpd.smtp import SMTP
 from channels import CHANNELS
 from channels.base import Runtime
 from channels.email_smtp import IntakeHandler
-from gateway import metrics, migrate
+from gateway import migrate
 from gateway.app import create_app
-from gateway.channel_state import Reporter
-from gateway.db import Database
+from gateway.core import metrics
+from gateway.core.channel_state import Reporter
+from gateway.core.db import Database
+from gateway.core.settings import Settings
 from gateway.journal import Journal
 from gateway.outbox import Outbox
-from gateway.settings import Settings
 from gateway.worker import Pipeline, every, run_loop, yielding
 from inbox import web
 from inbox.registry import CitizenRegistry

@@ -15,16 +15,17 @@ from sqlmodel import Session, col, select
 
 import channels
 from channels.base import Attachment, ParseError
-from gateway import metrics
-from gateway.blobs import BlobStore
-from gateway.db import Database
+from gateway.core import metrics
+from gateway.core.blobs import BlobStore
+from gateway.core.clock import utcnow
+from gateway.core.db import Database
+from gateway.core.models import JournalItem, JournalStatus, next_due
+from gateway.core.settings import Settings
 from gateway.journal import Journal
-from gateway.models import JournalItem, JournalStatus, next_due
 from gateway.outbox import backoff
 from gateway.pipeline import fetch_media, run_stages
 from gateway.pipeline.context import Context
-from gateway.settings import Settings
-from inbox.models import utcnow
+from inbox import routing
 from inbox.registry import CitizenRegistry
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class Pipeline:
         self.db = db
         self.settings = settings
         self.registry = registry
-        settings.routing  # noqa: B018 - read and checked now: a broken file fails at start-up
+        routing.of(settings)  # read and checked now: a broken file fails at start-up
         self.blobs = BlobStore(settings.blob_dir)
         self.on_done = on_done  # wakes the outbox: an item may have queued an acknowledgement
         self.media: dict[str, Attachment] = {}  # prefetched remote files, shared by workers

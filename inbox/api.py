@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from sqlmodel import Session, col, select
 
-from gateway.blobs import BlobStore
-from gateway.models import JournalItem, JournalStatus, OutboxItem
-from gateway.settings import Settings
+from gateway.core.blobs import BlobStore
+from gateway.core.models import JournalItem, JournalStatus, OutboxItem
+from gateway.core.settings import Settings
 from inbox import services
 from inbox.auth import CurrentAgent, Db, SupervisorOnly
 from inbox.models import Agent, Attachment, AuditEvent, Citizen, ContactPoint, Message, Ticket

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session, col, select
 
-from gateway.db import Database
+from gateway.core.db import Database
 from inbox.models import Agent, AgentToken, Role
 
 _hasher = PasswordHasher()

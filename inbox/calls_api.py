@@ -16,10 +16,11 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from channels.phone.common import ANONYMOUS_SENDER, PARIS, display
-from inbox import services
+from gateway.core.clock import utcnow
+from inbox import routing, services
 from inbox.api import SettingsDep
 from inbox.auth import CurrentAgent, Db
-from inbox.models import Call, Message, Ticket, TicketStatus, utcnow
+from inbox.models import Call, Message, Ticket, TicketStatus
 from inbox.references import new_reference
 from inbox.schemas import TicketPublic
 
@@ -116,7 +117,7 @@ def call_ticket(
             status=TicketStatus.open,
             assignee_id=agent.id,
             team_id=agent.team_id,
-            due_at=settings.routing.due_at(now, None),  # as every ticket: working hours
+            due_at=routing.of(settings).due_at(now, None),  # as every ticket: working hours
             created_at=now,
             updated_at=now,
             last_inbound_at=now,

@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
-from gateway.pipeline.match_citizen import add_contact, contact_kind
-from gateway.register import RegisterRow
+from gateway.core.clock import utcnow
+from inbox.contacts import add_contact, contact_kind
 from inbox.models import (
     Agent,
     Citizen,
@@ -26,8 +26,8 @@ from inbox.models import (
     ContactPoint,
     Message,
     Ticket,
-    utcnow,
 )
+from inbox.register import RegisterRow
 from inbox.registry import CitizenRegistry
 from inbox.services import Conflict, audit
 from matching import Identity, parse_display_name

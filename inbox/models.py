@@ -1,21 +1,19 @@
 """Domain entities: citizens and their contact points, tickets, messages, agents, teams, audit.
 
-Intake-side tables (journal, outbox) live in ``gateway.models``; both share one metadata so a
-single Alembic history covers the whole schema.
+Transport tables (journal, outbox, opt-outs, checkpoints) live in ``gateway.core.models``; both
+share one metadata so a single Alembic history covers the whole schema.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, desc, text
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from gateway.core.clock import utcnow
 
 
 class Role(StrEnum):

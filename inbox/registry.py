@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from gateway.db import Database
-from gateway.settings import MatchingSettings
+from gateway.core.db import Database
+from gateway.core.settings import MatchingSettings
 from inbox.models import Citizen, ContactPoint
 from matching import CitizenIndex, Identity, Match
 

@@ -17,6 +17,7 @@ import tomllib
 import unicodedata
 from collections.abc import Collection, Sequence
 from datetime import datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.core.settings import Settings
 from inbox.calendar import FrenchHolidays, WorkingCalendar, add_working_hours
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -238,6 +240,16 @@ def decide(
         if rule.matches(texts, folded, addresses, channel.lower()):
             return rules.categories[rule.category]
     return None
+
+
+def of(settings: Settings) -> Routing:
+    """The deployment's routing rules, read once per file; RoutingError if broken."""
+    return _cached(settings.routing_file)
+
+
+@lru_cache(maxsize=4)
+def _cached(path: Path) -> Routing:
+    return load(path)
 
 
 def load(path: Path) -> Routing:

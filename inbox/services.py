@@ -12,10 +12,10 @@ from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
 import channels
-from gateway.outbox import enqueue, enqueue_email, opted_out
-from gateway.pipeline.match_citizen import contact_kind
-from gateway.settings import Settings
-from inbox import i18n
+from gateway.core import i18n
+from gateway.core.clock import utcnow
+from gateway.core.settings import Settings
+from inbox.contacts import contact_kind
 from inbox.models import (
     Agent,
     AuditEvent,
@@ -25,8 +25,8 @@ from inbox.models import (
     Team,
     Ticket,
     TicketStatus,
-    utcnow,
 )
+from inbox.outbox import enqueue, enqueue_email, opted_out
 from inbox.permissions import Access, access_for
 from matching import is_mobile
 

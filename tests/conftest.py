@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from gateway import migrate
 from gateway.app import create_app
-from gateway.db import Database
-from gateway.settings import Settings
+from gateway.core.db import Database
+from gateway.core.settings import Settings
 from tests import support
 
 
@@ -73,7 +73,7 @@ class Intake:
     def __call__(
         self, raw: bytes, mail_from: str = "", rcpt: str = "contact@mairie.example"
     ) -> int:
-        from gateway.models import JournalItem
+        from gateway.core.models import JournalItem
 
         with self.db.write() as session:
             item = JournalItem(

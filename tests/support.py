@@ -287,7 +287,7 @@ def journal_count(db: Any) -> int:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from gateway.models import JournalItem
+    from gateway.core.models import JournalItem
 
     with db.read() as s:
         return int(s.exec(select(func.count()).select_from(JournalItem)).one())

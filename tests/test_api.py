@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from channels.email_smtp import render
-from gateway.db import Database
-from gateway.models import OutboxItem
+from gateway.core.db import Database
+from gateway.core.models import OutboxItem
 from inbox.auth import hash_password, issue_token
 from inbox.models import Agent, Role, Team, Ticket
 from inbox.teams import team_id

@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from channels.base import Runtime
-from gateway.channel_state import Reporter, load_checkpoint, save_checkpoint
-from gateway.db import Database
+from gateway.core.channel_state import Reporter, load_checkpoint, save_checkpoint
+from gateway.core.db import Database
+from gateway.core.models import JournalItem
+from gateway.core.settings import Settings
 from gateway.journal import Journal
-from gateway.models import JournalItem
 from gateway.pipeline.acknowledge import GSM7, SMS_SEGMENT, sms_text, to_gsm7
-from gateway.settings import Settings
 from inbox.models import Ticket
 from tests.conftest import Intake
 from tests.support import make_mail

@@ -10,11 +10,11 @@ from sqlmodel import select
 
 from channels.simulators.twilio import TwilioSimulator
 from gateway.app import create_app
-from gateway.db import Database
-from gateway.register import RegisterRow
-from gateway.settings import Settings
+from gateway.core.db import Database
+from gateway.core.settings import Settings
 from inbox.citizens import upsert_register_rows
 from inbox.models import Citizen, Ticket
+from inbox.register import RegisterRow
 from tests.channels.test_sms_twilio import PUBLIC, with_twilio
 from tests.conftest import Intake
 from tests.support import Relay, make_mail, send_outbox

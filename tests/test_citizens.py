@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from gateway.db import Database
+from gateway.core.db import Database
 from inbox.models import AuditEvent, Citizen, ContactPoint, Ticket
 from tests.conftest import Intake
 from tests.support import GUICHET, make_mail

@@ -8,11 +8,11 @@ from datetime import UTC
 from pathlib import Path
 
 from gateway import migrate
-from gateway.db import Database
+from gateway.core.clock import utcnow
+from gateway.core.db import Database
+from gateway.core.models import JournalItem, JournalStatus
 from gateway.journal import Journal, _insert_core, _SqliteInsert
-from gateway.models import JournalItem, JournalStatus
 from gateway.worker import yielding
-from inbox.models import utcnow
 
 
 def test_concurrent_appends_get_their_own_ids(db: Database) -> None:

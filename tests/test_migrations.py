@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from gateway import migrate
-from gateway.db import Database
+from gateway.core.db import Database
 
 
 # The queue's descending indexes exist on PostgreSQL only (migration 0005); on SQLite Alembic

@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import col, func, select
 
 from channels.email_smtp import render
-from gateway.db import Database
-from gateway.models import JournalItem, OutboxItem
+from gateway.core.db import Database
+from gateway.core.models import JournalItem, OutboxItem
 from gateway.pipeline import ticket as ticket_stage
 from inbox.models import (
     Attachment,

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from gateway.settings import CONFIG_DIR, Settings
+from gateway.core.settings import CONFIG_DIR, Settings
 from inbox.routing import Routing, RoutingError, decide, load
+from inbox.routing import of as routing_of
 from tests.support import GUICHET
 
 CATEGORIES = {
@@ -202,8 +203,8 @@ def test_settings_take_the_routing_file_from_the_environment(
     path.write_text(GOOD_CATEGORY, encoding="utf-8")
     monkeypatch.setenv("GUICHET_ROUTING_FILE", str(path))
     settings = Settings()
-    assert settings.routing_file == path and list(settings.routing.categories) == ["voirie"]
-    assert settings.routing.rules == ()
+    assert settings.routing_file == path and list(routing_of(settings).categories) == ["voirie"]
+    assert routing_of(settings).rules == ()
 
 
 def test_guichet_serve_refuses_to_start_with_a_broken_routing_file(tmp_path: Path) -> None:

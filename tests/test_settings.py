@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gateway.settings import Settings
+from gateway.core.settings import Settings
 
 
 @pytest.fixture(autouse=True)

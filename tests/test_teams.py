@@ -7,7 +7,7 @@ import time
 
 from sqlmodel import select
 
-from gateway.db import Database
+from gateway.core.db import Database
 from inbox.models import Team
 from inbox.teams import team_id
 

@@ -12,8 +12,8 @@ from email import message_from_bytes, policy
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from gateway.db import Database
-from gateway.models import OutboxItem
+from gateway.core.db import Database
+from gateway.core.models import OutboxItem
 from inbox.models import Message, Role, Ticket
 from inbox.teams import team_id
 from tests import support

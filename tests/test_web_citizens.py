@@ -9,7 +9,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from gateway.db import Database
+from gateway.core.db import Database
 from inbox.models import AuditEvent, Citizen, CitizenMerge, ContactPoint, Role, Ticket
 from inbox.references import new_reference
 from inbox.teams import team_id

@@ -12,9 +12,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from gateway import channels_api
-from gateway.db import Database
-from inbox import api, calls_api, citizens_api, web
+from gateway.core.db import Database
+from inbox import api, calls_api, channels_api, citizens_api, web
 from inbox.models import Attachment, Message, Ticket
 from inbox.teams import team_id
 from tests import support

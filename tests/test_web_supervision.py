@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from gateway.db import Database
+from gateway.core.db import Database
 from inbox import stats
 from inbox.models import Agent, AuditEvent, Role, Team, Ticket
 from inbox.web import charts

@@ -5,7 +5,7 @@ Three sources, one shape (``InboundMessage.call``, see ``channels.phone.common``
 
 - a PBX speaking Zammad's generic CTI API (``cti``): ``POST /webhooks/cti/{token}``;
 - Twilio Voice as the town hall's answering machine (``twilio_voice``);
-- Asterisk CDR files, journaled by ``guichet calls import`` (``gateway.calls_import``).
+- Asterisk CDR files, journaled by ``guichet calls import`` (``channels.phone.asterisk``).
 
 The sender is the citizen's E.164 number: the caller of an incoming call, the callee of an
 outgoing one. A withheld number gives ``phone:anonymous``: the call is logged; a missed one
@@ -19,10 +19,9 @@ from typing import Any
 
 from channels import sms_twilio
 from channels.base import Channel, InboundMessage, ParseError
-from channels.phone import cti, twilio_voice
+from channels.phone import asterisk, cti, twilio_voice
 from channels.phone.common import ANONYMOUS_SENDER, at_of, describe, message, new_event, number_of
 from channels.webhooks import Webhooks
-from gateway import calls_import
 
 __all__ = ["ANONYMOUS_SENDER", "CHANNEL", "normalize"]
 
@@ -31,8 +30,8 @@ def normalize_asterisk(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
     """One call's CDR rows. Missed calls that ended before ``callbacks_since`` (set by the
     import) are history, logged only; later ones become call-backs."""
     try:
-        tz = calls_import.zone(str(envelope.get("tz", "Europe/Paris")))
-        cdr = calls_import.parse_text(raw.decode("utf-8"), tz)
+        tz = asterisk.zone(str(envelope.get("tz", "Europe/Paris")))
+        cdr = asterisk.parse_text(raw.decode("utf-8"), tz)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ParseError(f"Asterisk CDR: {exc}") from exc
     lang = str(envelope.get("lang", "fr"))

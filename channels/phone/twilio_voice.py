@@ -38,7 +38,7 @@ from channels.phone.common import (
 from channels.twilio_auth import form_fields, verified_form
 from channels.web import settings_of
 from channels.webhooks import Webhooks
-from gateway.settings import Settings
+from gateway.core.settings import Settings
 
 HANGUP_CAUSES = {  # CallStatus → the CTI cause it amounts to
     "completed": "normalClearing",

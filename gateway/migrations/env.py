@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import gateway.models  # noqa: F401  (registers the tables)
+import gateway.core.models  # noqa: F401  (registers the tables)
 import inbox.models  # noqa: F401
 
 target_metadata = SQLModel.metadata

@@ -12,11 +12,11 @@ from __future__ import annotations
 import unicodedata
 
 import channels
-from gateway.outbox import enqueue, enqueue_email, opted_out, sent_lately
+from gateway.core import i18n
+from gateway.core.settings import Settings
 from gateway.pipeline.context import Context
-from gateway.settings import Settings
-from inbox import i18n
 from inbox.models import Ticket
+from inbox.outbox import enqueue, enqueue_email, opted_out, sent_lately
 from matching import is_mobile
 
 SMS_SEGMENT = 160

@@ -28,10 +28,10 @@ from typing import Any
 from sqlmodel import select
 
 from channels.phone.common import ANONYMOUS_SENDER, describe
-from gateway.db import serialize_on
+from gateway.core.db import serialize_on
 from gateway.pipeline import fetch_media, route, ticket
 from gateway.pipeline.context import Context
-from gateway.pipeline.match_citizen import holders
+from inbox.contacts import holders
 from inbox.models import Call, Ticket
 
 RANK = {"ringing": 0, "answered": 1, "missed": 1, "busy": 1, "forwarded": 1, "voicemail": 2}

@@ -8,9 +8,9 @@ from typing import Any
 from sqlmodel import Session
 
 from channels.base import Attachment, InboundMessage
-from gateway.blobs import BlobStore
-from gateway.models import JournalItem
-from gateway.settings import Settings
+from gateway.core.blobs import BlobStore
+from gateway.core.models import JournalItem
+from gateway.core.settings import Settings
 from inbox.models import Citizen, Message, Ticket
 from inbox.registry import CitizenRegistry
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlmodel import col
 
-from gateway.models import OptOut
-from gateway.outbox import enqueue, opted_out, sent_lately
+from gateway.core import i18n
+from gateway.core.models import OptOut
 from gateway.pipeline.context import Context
-from inbox import i18n
 from inbox.models import AuditEvent
+from inbox.outbox import enqueue, opted_out, sent_lately
 
 
 def _greet(ctx: Context) -> None:

@@ -6,7 +6,7 @@ import hashlib
 
 from sqlmodel import select
 
-from gateway.db import serialize_on
+from gateway.core.db import serialize_on
 from gateway.pipeline.context import Context
 from inbox.models import Message, Ticket
 

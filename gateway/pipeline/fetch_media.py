@@ -12,9 +12,9 @@ import logging
 
 import channels
 from channels.base import Attachment, ChannelError, InboundMessage
+from gateway.core import i18n
+from gateway.core.settings import Settings
 from gateway.pipeline.context import Context
-from gateway.settings import Settings
-from inbox import i18n
 
 log = logging.getLogger(__name__)
 

@@ -9,69 +9,11 @@ a second citizen.
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
-
-from channels.base import InboundMessage
-from gateway.db import serialize_on
+from gateway.core.db import serialize_on
 from gateway.pipeline.context import Context
-from inbox.models import Citizen, ContactPoint, utcnow
-from matching import Identity, Match, parse_display_name
-
-CONTACT_KIND = {"email": "email", "sms": "phone", "phone": "phone"}
-
-
-def contact_kind(channel: str) -> str:
-    """What a channel's sender address is on a citizen record: e-mail, phone or handle."""
-    return CONTACT_KIND.get(channel, "handle")
-
-
-def contact_of(msg: InboundMessage) -> tuple[str, str]:
-    """The kind and normalized value of the sender's address on this channel."""
-    return contact_kind(msg.channel), msg.sender
-
-
-def given(msg: InboundMessage) -> list[tuple[str, str]]:
-    """Identifiers she gave about herself on top of her address ("phone:+33…" on Telegram)."""
-    pairs = []
-    for identifier in msg.identifiers:
-        kind, _, value = identifier.partition(":")
-        if kind in ("email", "phone") and value:
-            pairs.append((kind, value))
-    return pairs
-
-
-def query_of(msg: InboundMessage) -> Identity:
-    fields: dict[str, list[str]] = {}
-    for kind, value in [contact_of(msg), *given(msg)]:
-        fields.setdefault(kind, []).append(value)
-    return Identity(name=msg.sender_name, **fields)  # type: ignore[arg-type]
-
-
-def holders(session: Session, kind: str, value: str) -> list[int]:
-    return list(
-        session.exec(
-            select(ContactPoint.citizen_id)
-            .join(Citizen, col(Citizen.id) == ContactPoint.citizen_id)
-            .where(ContactPoint.kind == kind, ContactPoint.value == value)
-            .where(col(Citizen.merged_into_id).is_(None))
-            .distinct()
-        ).all()
-    )
-
-
-def add_contact(session: Session, citizen: Citizen, kind: str, value: str) -> bool:
-    """Record ``value`` on the citizen's record if it is new there; return whether it was."""
-    cid = citizen.id or 0
-    if session.exec(
-        select(ContactPoint.id).where(
-            ContactPoint.citizen_id == cid, ContactPoint.kind == kind, ContactPoint.value == value
-        )
-    ).first():
-        return False
-    session.add(ContactPoint(citizen_id=cid, kind=kind, value=value))
-    citizen.updated_at = utcnow()  # other processes re-index her within a second
-    session.add(citizen)
-    return True
+from inbox.contacts import add_contact, contact_of, given, holders, query_of
+from inbox.models import Citizen, ContactPoint
+from matching import Match, parse_display_name
 
 
 def _match(ctx: Context) -> Match:

@@ -9,8 +9,8 @@ nothing: an agent may have moved it since.
 from __future__ import annotations
 
 from gateway.pipeline.context import Context
+from inbox import routing
 from inbox.models import AuditEvent
-from inbox.routing import decide
 from inbox.teams import team_id
 
 
@@ -18,9 +18,9 @@ def run(ctx: Context) -> None:
     ticket = ctx.ticket
     if ticket is None or not ctx.ticket_created:
         return
-    routing = ctx.settings.routing
+    rules = routing.of(ctx.settings)
     msg = ctx.msg
-    category = decide(msg.subject, msg.text, msg.recipients, msg.channel, routing)
+    category = routing.decide(msg.subject, msg.text, msg.recipients, msg.channel, rules)
     if category is not None:
         ticket.category = category.key
         ticket.team_id = team_id(ctx.session, category.team)
@@ -32,5 +32,5 @@ def run(ctx: Context) -> None:
                 detail={"category": category.key},  # the key only: nothing the citizen wrote
             )
         )
-    ticket.due_at = routing.due_at(ticket.created_at, category)
+    ticket.due_at = rules.due_at(ticket.created_at, category)
     ctx.session.add(ticket)

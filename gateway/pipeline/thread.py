@@ -14,8 +14,9 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from gateway.core.clock import utcnow
 from gateway.pipeline.context import Context
-from inbox.models import Message, Ticket, TicketStatus, utcnow
+from inbox.models import Message, Ticket, TicketStatus
 from inbox.references import find_in_text
 
 CONVERSATIONAL = {"sms", "phone", "telegram", "x"}

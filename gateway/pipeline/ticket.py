@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from gateway.core.clock import utcnow
 from gateway.pipeline.context import Context
-from inbox.models import Attachment, AuditEvent, Message, Ticket, TicketStatus, utcnow
+from inbox import routing
+from inbox.models import Attachment, AuditEvent, Message, Ticket, TicketStatus
 from inbox.references import new_reference
 from inbox.teams import team_id
 
@@ -43,7 +45,7 @@ def _new_ticket(ctx: Context) -> Ticket:
         subject=(ctx.msg.subject or ctx.msg.text[:80]).strip()[:300],
         channel=ctx.msg.channel,
         # The default until the route stage knows the category: never a ticket without one.
-        due_at=ctx.settings.routing.due_at(now, None),
+        due_at=routing.of(ctx.settings).due_at(now, None),
         match_score=ctx.match_score,
         match_candidates=ctx.citizen_candidates,
         created_at=now,

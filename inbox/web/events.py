@@ -20,8 +20,9 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
-from gateway.db import Database
-from inbox.models import Ticket, utcnow
+from gateway.core.clock import utcnow
+from gateway.core.db import Database
+from inbox.models import Ticket
 from inbox.permissions import AccessDep
 
 router = APIRouter()

@@ -12,13 +12,13 @@ from sqlmodel import Session, col, select
 import channels
 from channels.base import ParseError
 from channels.email import html_with_remote_images
-from gateway.blobs import BlobStore
-from gateway.models import JournalItem
-from gateway.pipeline.match_citizen import query_of
-from inbox import canned, citizens, services
+from gateway.core.blobs import BlobStore
+from gateway.core.models import JournalItem
+from inbox import canned, citizens, routing, services
 from inbox.api import SettingsDep, detail, load_ticket
 from inbox.auth import Db
 from inbox.citizens_api import Registry
+from inbox.contacts import query_of
 from inbox.models import (
     Agent,
     Attachment,
@@ -138,7 +138,7 @@ def ticket_page(
         candidates = _candidates(session, registry, ticket) if ticket.needs_review else []
         history = _history(session, ticket)
     answers = canned.load(settings.inbox.canned_answers_file)
-    category = settings.routing.categories.get(ticket.category)
+    category = routing.of(settings).categories.get(ticket.category)
     reasons = {
         "citizen_uncertain": gettext(lang, "the sender could be several citizens"),
         "reference_other_sender": gettext(

@@ -19,11 +19,11 @@ from sqlmodel import col, func, select
 
 from channels import email_imap
 from channels.base import Runtime
-from gateway.channel_state import Reporter, load_checkpoint
-from gateway.db import Database
+from gateway.core.channel_state import Reporter, load_checkpoint
+from gateway.core.db import Database
+from gateway.core.models import ChannelState, JournalItem, JournalStatus
+from gateway.core.settings import ImapMailbox, Settings
 from gateway.journal import Journal
-from gateway.models import ChannelState, JournalItem, JournalStatus
-from gateway.settings import ImapMailbox, Settings
 from inbox.models import Message, Team, Ticket
 from tests import support
 from tests.conftest import Intake

@@ -28,12 +28,12 @@ from twilio.request_validator import RequestValidator
 
 from channels.base import ChannelError, ParseError, RemoteAttachment
 from channels.phone import CHANNEL, normalize
+from channels.phone.asterisk import read_rows, zone
 from gateway.app import create_app
-from gateway.blobs import BlobStore
-from gateway.calls_import import read_rows, zone
-from gateway.db import Database
-from gateway.models import JournalItem, JournalStatus
-from gateway.settings import CtiSettings, Settings, TwilioSettings
+from gateway.core.blobs import BlobStore
+from gateway.core.db import Database
+from gateway.core.models import JournalItem, JournalStatus
+from gateway.core.settings import CtiSettings, Settings, TwilioSettings
 from inbox import calls_api
 from inbox.models import (
     Attachment,

@@ -16,11 +16,11 @@ from channels import sms_twilio
 from channels.base import ChannelError, ParseError, RemoteAttachment
 from channels.simulators.twilio import TwilioSimulator
 from gateway.app import create_app
-from gateway.blobs import BlobStore
-from gateway.db import Database
+from gateway.core.blobs import BlobStore
+from gateway.core.db import Database
+from gateway.core.models import JournalItem, JournalStatus, OptOut
+from gateway.core.settings import Settings, TwilioSettings
 from gateway.journal import Journal
-from gateway.models import JournalItem, JournalStatus, OptOut
-from gateway.settings import Settings, TwilioSettings
 from inbox.models import Attachment, ContactPoint, Message, Ticket
 from tests.conftest import Intake
 from tests.support import free_port, journal_count, send_outbox

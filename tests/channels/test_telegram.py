@@ -17,12 +17,12 @@ from channels import telegram
 from channels.base import ChannelError, ParseError, RemoteAttachment, Runtime
 from channels.simulators.telegram import TelegramSimulator, make_update, post_update
 from gateway.app import create_app
-from gateway.blobs import BlobStore
-from gateway.channel_state import Reporter, load_checkpoint
-from gateway.db import Database
+from gateway.core.blobs import BlobStore
+from gateway.core.channel_state import Reporter, load_checkpoint
+from gateway.core.db import Database
+from gateway.core.models import ChannelState, JournalItem
+from gateway.core.settings import Settings, TelegramSettings
 from gateway.journal import Journal
-from gateway.models import ChannelState, JournalItem
-from gateway.settings import Settings, TelegramSettings
 from inbox.models import Attachment, Citizen, ContactPoint, Message, Ticket, TicketStatus
 from tests.conftest import Intake
 from tests.support import free_port, journal_count, send_outbox, wait_for

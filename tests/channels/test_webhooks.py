@@ -15,8 +15,8 @@ from starlette.responses import PlainTextResponse, Response
 from channels.simulators.twilio import TwilioSimulator
 from channels.webhooks import MAX_BODY, Webhooks
 from gateway.app import create_app
-from gateway.db import Database
-from gateway.settings import Settings, TelegramSettings
+from gateway.core.db import Database
+from gateway.core.settings import Settings, TelegramSettings
 from tests.channels.test_sms_twilio import CITIZEN, PUBLIC, with_twilio
 from tests.conftest import Intake
 from tests.support import journal_count

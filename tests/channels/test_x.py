@@ -18,12 +18,12 @@ from sqlmodel import col, select
 from channels import x
 from channels.base import ChannelError, ParseError, Runtime
 from channels.simulators.x import XSimulator
-from gateway.channel_state import Reporter, load_checkpoint
-from gateway.db import Database
+from gateway.core.channel_state import Reporter, load_checkpoint
+from gateway.core.db import Database
+from gateway.core.models import ChannelState, JournalItem, OutboxItem
+from gateway.core.settings import Settings, XSettings
 from gateway.journal import Journal
-from gateway.models import ChannelState, JournalItem, OutboxItem
 from gateway.outbox import Outbox
-from gateway.settings import Settings, XSettings
 from inbox.models import Message, Ticket, TicketStatus
 from tests import support
 from tests.conftest import Intake

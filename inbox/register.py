@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from gateway.core.spreadsheet import RowError, decode
 from matching import normalize_email, normalize_phone
 
 COLUMNS = (
@@ -45,19 +46,6 @@ class RegisterRow:
     address: str
     postcode: str
     city: str
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    reason: str
-
-
-def decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
 
 
 def parse_date(value: str) -> str:

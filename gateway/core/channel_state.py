@@ -6,9 +6,9 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from gateway.db import Database
-from gateway.models import ChannelState, Checkpoint
-from inbox.models import utcnow
+from gateway.core.clock import utcnow
+from gateway.core.db import Database
+from gateway.core.models import ChannelState, Checkpoint
 
 # A channel that works reports it on every round; writing each one would be noise.
 OK_WRITE_INTERVAL = timedelta(seconds=60)

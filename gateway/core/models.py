@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
-from inbox.models import utcnow
+from gateway.core.clock import utcnow
 
 
 class JournalStatus(StrEnum):

@@ -14,8 +14,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from channels import CHANNELS
-from gateway.models import ChannelState, JournalItem, JournalStatus, OutboxItem, OutboxStatus
-from gateway.settings import Settings
+from gateway.core.models import ChannelState, JournalItem, JournalStatus, OutboxItem, OutboxStatus
+from gateway.core.settings import Settings
 from inbox.auth import CurrentAgent, Db
 
 router = APIRouter(prefix="/api/v1", tags=["channels"])

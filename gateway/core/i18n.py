@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from string import Template
 
-from gateway.settings import CONFIG_DIR
+from gateway.core.settings import CONFIG_DIR
 
 LANGUAGES = ("fr", "en")
 

@@ -18,10 +18,7 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from inbox.routing import Routing
-from inbox.routing import load as load_routing
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 CONFIG_DIR = ROOT / "config"
 PLACEHOLDER = "change-me"
 SECRET_KEYS = {
@@ -276,16 +273,6 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
-
-    @property
-    def routing(self) -> Routing:
-        """The routing rules, read once per file; ``inbox.routing.RoutingError`` if broken."""
-        return _routing(self.routing_file)
-
-
-@lru_cache(maxsize=4)
-def _routing(path: Path) -> Routing:
-    return load_routing(path)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,172 @@
+"""Outgoing messages, queued in the ticket's transaction: the domain's side of the outbox.
+
+A reply or an acknowledgement is an ``OutboxItem`` committed with the ticket's changes, and a
+``Message`` in the thread when there is a ticket; the process's sender (``gateway.outbox``)
+delivers it later, outside any transaction. Delivery reports from providers move the
+message's status forward only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from channels import email_smtp
+from gateway.core.clock import utcnow
+from gateway.core.db import Database
+from gateway.core.models import OptOut, OutboxItem
+from gateway.core.settings import Settings
+from inbox.models import Message, Ticket
+
+# Provider delivery statuses, in the order they happen: a late callback never moves a message
+# back (Twilio may report "sent" after "delivered"). Failures are final.
+DELIVERY_RANK = {"pending": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4}
+FINAL = {"failed", "undelivered", "opted_out"}
+
+
+def our_address(settings: Settings, channel: str) -> str:
+    """Who the citizen sees the message from, as recorded on the outgoing Message."""
+    return {
+        "email": settings.smtp.from_address,
+        "sms": settings.twilio.from_number or settings.twilio.messaging_service_sid,
+        "telegram": "telegram:bot",
+        "x": f"x:{settings.x.user_id}",
+    }.get(channel, channel)
+
+
+def opted_out(session: Session, channel: str, address: str) -> bool:
+    return (
+        session.exec(
+            select(OptOut.id).where(OptOut.channel == channel, OptOut.address == address)
+        ).first()
+        is not None
+    )
+
+
+def sent_lately(session: Session, recipient: str, kind: str, hours: float = 1) -> int:
+    """How many ``kind`` messages (ack, greeting) went to ``recipient`` lately: for the caps."""
+    since = utcnow() - timedelta(hours=hours)
+    count: int = session.exec(
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(OutboxItem.recipient == recipient, OutboxItem.kind == kind)
+        .where(OutboxItem.created_at >= since)
+    ).one()
+    return count
+
+
+def enqueue(
+    session: Session,
+    settings: Settings,
+    ticket: Ticket | None,
+    *,
+    channel: str,
+    kind: str,
+    to: str,
+    content: dict[str, Any],
+    agent_id: int | None = None,
+    subject: str = "",
+) -> Message | None:
+    """Queue one outgoing message; record it in the ticket's thread when there is a ticket."""
+    out = None
+    if ticket is not None:
+        out = Message(
+            ticket_id=ticket.id or 0,
+            direction="out",
+            channel=channel,
+            agent_id=agent_id,
+            external_id=content.get("message_id"),
+            sender=our_address(settings, channel),
+            subject=subject,
+            text=content["body"],
+            delivery_status="pending",
+        )
+        session.add(out)
+        session.flush()
+    session.add(
+        OutboxItem(
+            channel=channel,
+            kind=kind,
+            ticket_id=ticket.id if ticket else None,
+            message_id=out.id if out else None,
+            recipient=to,
+            content=content,
+        )
+    )
+    return out
+
+
+def enqueue_email(
+    session: Session,
+    settings: Settings,
+    ticket: Ticket,
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    body: str,
+    in_reply_to: str | None,
+    references: Sequence[str] = (),
+    agent_id: int | None = None,
+) -> Message:
+    """Queue an e-mail with its own Message-ID, so the citizen's reply threads back to us."""
+    domain = settings.smtp.from_address.rpartition("@")[2] or "guichet.invalid"
+    content = {
+        "message_id": email_smtp.new_message_id(domain),
+        "subject": subject,
+        "body": body,
+        "in_reply_to": in_reply_to,
+        "references": list(references),
+        "automatic": kind == "ack",
+    }
+    out = enqueue(
+        session,
+        settings,
+        ticket,
+        channel="email",
+        kind=kind,
+        to=to,
+        content=content,
+        agent_id=agent_id,
+        subject=subject,
+    )
+    assert out is not None
+    return out
+
+
+def record_delivery(
+    db: Database, channel: str, provider_id: str, status: str, error: str = ""
+) -> bool:
+    """Apply a provider's delivery report to the outgoing message; False if it is not ours."""
+    with db.write() as session:
+        item = session.exec(
+            select(OutboxItem).where(
+                OutboxItem.channel == channel, OutboxItem.provider_id == provider_id
+            )
+        ).first()
+        if item is None or item.message_id is None:
+            return False
+        message = session.get_one(Message, item.message_id)
+        set_delivery(message, status, error)
+        session.add(message)
+        return True
+
+
+def set_delivery(message: Message, status: str, error: str = "") -> None:
+    if message.delivery_status in FINAL:
+        return
+    if status in FINAL or DELIVERY_RANK.get(status, -1) >= DELIVERY_RANK.get(
+        message.delivery_status, 0
+    ):
+        message.delivery_status = status
+        if error:
+            message.delivery_error = error[:2000]
+
+
+def record_optout(session: Session, channel: str, address: str) -> None:
+    if not opted_out(session, channel, address):
+        session.add(OptOut(channel=channel, address=address))
