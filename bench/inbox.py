@@ -50,9 +50,9 @@ from gateway.core.db import Database
 from inbox.auth import issue_token
 from inbox.models import Agent, Role, Team, Ticket
 from inbox.permissions import Access
+from inbox.queries import Queue, queue_query
 from inbox.references import ALPHABET, _check_symbol
 from inbox.services import CLAIMABLE, queue_order
-from inbox.web.queue import Filters, queue_query
 from tests import support
 
 
@@ -440,7 +440,7 @@ def load_sqlite(path: str, plan: Plan, team_ids: list[int], by_team: dict[int, l
 def explain(db: Database, team_id: int) -> None:
     """EXPLAIN the queue page's query and the claim's, compiled from the same expressions."""
     supervisor = Agent(id=0, email="", name="", role=Role.supervisor)
-    page = queue_query(Access(supervisor, frozenset()), Filters())
+    page = queue_query(Access(supervisor, frozenset()), Queue())
     claim = (
         select(Ticket.id)
         .where(col(Ticket.assignee_id).is_(None), col(Ticket.status).in_(CLAIMABLE))

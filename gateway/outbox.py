@@ -52,9 +52,13 @@ class Outbox:
     def _send(self, item: OutboxItem, refused: bool) -> Sent:
         channel = channels.CHANNELS.get(item.channel)
         if refused:
-            raise _permanent("opted out: the citizen asked not to be written to on this channel")
+            raise ChannelError(
+                "opted out: the citizen asked not to be written to on this channel", permanent=True
+            )
         if channel is None or channel.send is None or not channel.enabled(self.settings):
-            raise _permanent(f"the {item.channel} channel is not configured for sending")
+            raise ChannelError(
+                f"the {item.channel} channel is not configured for sending", permanent=True
+            )
         return channel.send(self.settings, item.recipient, item.content)
 
     def send_one(self) -> bool:
@@ -95,7 +99,7 @@ class Outbox:
                 }
                 metrics.OUTBOX_SENT.labels(item.channel, "failed" if give_up else "retry").inc()
                 log.warning("outbox item %s not sent: %s", item.id, type(error).__name__)
-                if getattr(error, "optout", False):
+                if error.opt_out:
                     record_optout(session, item.channel, item.recipient)
                 if message is not None:
                     status = "opted_out" if refused else ("failed" if give_up else "pending")
@@ -107,9 +111,3 @@ class Outbox:
             done = update(OutboxItem).where(col(OutboxItem.id) == item.id).values(**values)
             session.execute(done)
         return True
-
-
-def _permanent(message: str) -> ChannelError:
-    err = ChannelError(message)
-    err.permanent = True
-    return err

@@ -17,14 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
-from aiosmtpd.smtp import SMTP
 
 from channels import CHANNELS
 from channels.base import Runtime
-from channels.email_smtp import IntakeHandler
 from gateway import migrate
 from gateway.app import create_app
-from gateway.core import metrics
 from gateway.core.channel_state import Reporter
 from gateway.core.db import Database
 from gateway.core.settings import Settings
@@ -100,31 +97,21 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
         for n, poll in enumerate(channel.pollers(runtime)):
             background.spawn(f"poll-{channel.name}-{n}", poll)
 
-    handler = IntakeHandler(
-        settings.smtp.domains,
-        journal.append,
-        lambda: metrics.MESSAGES_RECEIVED.labels("email").inc(),
+    # Channels that listen on a port of their own (the SMTP intake) answer only after the commit.
+    listening = settings.model_copy(
+        update={"smtp": settings.smtp.model_copy(update={"port": smtp_port})}
     )
-    loop = asyncio.get_running_loop()
-    smtp_server = await loop.create_server(
-        lambda: SMTP(
-            handler,
-            data_size_limit=settings.smtp.max_message_size,
-            enable_SMTPUTF8=True,
-            decode_data=False,
-            hostname=settings.smtp.from_address.rpartition("@")[2] or None,
-            ident="Guichet ESMTP",
-            auth_require_tls=True,  # we take no logins: never offer AUTH in clear text
-        ),
-        host=host,
-        port=smtp_port,
-    )
+    listeners = [
+        await channel.listener(listening, host, journal.append)
+        for channel in CHANNELS.values()
+        if channel.listener is not None and channel.enabled(settings)
+    ]
     app = create_app(settings, db, wake, registry, journal)
     http = _Uvicorn(
         uvicorn.Config(app, host=host, port=http_port, log_level="warning", access_log=False)
     )
 
-    shutdown = asyncio.Event()
+    shutdown, loop = asyncio.Event(), asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, shutdown.set)
     http_task = asyncio.create_task(http.serve())
@@ -134,10 +121,10 @@ async def serve(settings: Settings, host: str, http_port: int, smtp_port: int) -
     )
 
     log.info("draining")
-    smtp_server.close()
-    deadline = loop.time() + DRAIN_TIMEOUT
-    while handler.in_flight and loop.time() < deadline:
-        await asyncio.sleep(0.02)
+    for listener in listeners:
+        listener.close()
+    for listener in listeners:
+        await listener.drain(DRAIN_TIMEOUT)
     web.close(app)  # live-update streams end, or uvicorn would wait for them
     http.should_exit = True
     await http_task

@@ -23,7 +23,7 @@ from gateway.core.models import JournalItem, JournalStatus, next_due
 from gateway.core.settings import Settings
 from gateway.journal import Journal
 from gateway.outbox import backoff
-from gateway.pipeline import fetch_media, run_stages
+from gateway.pipeline import StageFailed, fetch_media, run_stages
 from gateway.pipeline.context import Context
 from inbox import routing
 from inbox.registry import CitizenRegistry
@@ -124,8 +124,11 @@ class Pipeline:
 
     def _record_failure(self, item_id: int, exc: Exception) -> None:
         # Exception text may quote personal data: it goes to the database (supervisors only),
-        # the log gets the type.
-        log.error("journal item %s failed: %s", item_id, type(exc).__name__)
+        # the log gets the stage and the type.
+        stage = ""
+        if isinstance(exc, StageFailed):
+            stage, exc = exc.stage, exc.error
+        log.error("journal item %s failed in %s: %s", item_id, stage or "-", type(exc).__name__)
         with self.db.write() as session:
             item = session.get_one(JournalItem, item_id)
             item.attempts += 1

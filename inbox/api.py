@@ -5,16 +5,16 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlmodel import Session, col, select
 
 from gateway.core.blobs import BlobStore
 from gateway.core.models import JournalItem, JournalStatus, OutboxItem
-from gateway.core.settings import Settings
 from inbox import services
-from inbox.auth import CurrentAgent, Db, SupervisorOnly
+from inbox.deps import AccessDep, CurrentAgent, Db, SettingsDep, SupervisorAccess, SupervisorOnly
 from inbox.models import Agent, Attachment, AuditEvent, Citizen, ContactPoint, Message, Ticket
-from inbox.permissions import Access, AccessDep, SupervisorAccess
+from inbox.permissions import Access
+from inbox.queries import TicketFilter, ticket_list
 from inbox.schemas import (
     AgentPublic,
     AssignIn,
@@ -34,14 +34,6 @@ from inbox.schemas import (
 
 router = APIRouter(prefix="/api/v1")
 QUARANTINE = (JournalStatus.quarantined, JournalStatus.failed)
-
-
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def load_ticket(session: Session, ticket_key: str, access: Access) -> Ticket:
@@ -83,35 +75,27 @@ def list_tickets(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TicketPage:
-    agent = access.agent
-    query = select(Ticket).where(access.tickets()).order_by(col(Ticket.id).desc()).limit(limit + 1)
-    if status_:
-        query = query.where(col(Ticket.status).in_(status_.split(",")))
+    who: int | str | None = None
     if assignee == "me":
-        query = query.where(Ticket.assignee_id == agent.id)
-    elif assignee == "none":
-        query = query.where(col(Ticket.assignee_id).is_(None))
-    elif assignee:
-        if not assignee.isdigit():
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, "assignee: id, 'me' or 'none'"
-            )
-        query = query.where(Ticket.assignee_id == int(assignee))
-    for column, value in (
-        (Ticket.team_id, team),
-        (Ticket.channel, channel),
-        (Ticket.category, category),
-        (Ticket.citizen_id, citizen),
-        (Ticket.needs_review, needs_review),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if cursor:
-        query = query.where(col(Ticket.id) < _decode_cursor(cursor))
+        who = access.agent.id
+    elif assignee == "none" or assignee is None:
+        who = assignee
+    elif assignee.isdigit():
+        who = int(assignee)
+    else:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "assignee: id, 'me' or 'none'")
+    f = TicketFilter(
+        statuses=status_.split(",") if status_ else (),
+        assignee=who,
+        team=team,
+        channel=channel,
+        category=category,
+        citizen=citizen,
+        needs_review=needs_review,
+        before_id=_decode_cursor(cursor) if cursor else None,
+    )
     with db.read() as session:
-        rows = list(session.exec(query).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
+        rows, more = ticket_list(session, access, f, limit)
     return TicketPage(
         items=[TicketPublic.model_validate(t, from_attributes=True) for t in rows],
         next_cursor=_encode_cursor(rows[-1].id or 0) if more and rows else None,
@@ -197,17 +181,14 @@ def assign_ticket(
 ) -> Ticket:
     with db.write() as session:
         ticket = load_ticket(session, ticket_key, access)
-        try:
-            services.assign(
-                session,
-                access.agent,
-                ticket,
-                body.agent_id,
-                body.team_id,
-                settings.inbox.confidential_teams,
-            )
-        except services.Conflict as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        services.assign(
+            session,
+            access.agent,
+            ticket,
+            body.agent_id,
+            body.team_id,
+            settings.inbox.confidential_teams,
+        )
         return ticket
 
 
@@ -217,19 +198,16 @@ def reply_ticket(
 ) -> MessagePublic:
     with db.write() as session:
         ticket = access.act(load_ticket(session, ticket_key, access))
-        try:
-            out = services.reply(
-                session,
-                settings,
-                access.agent,
-                ticket,
-                body.text,
-                body.status,
-                body.channel,
-                body.to,
-            )
-        except services.Conflict as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        out = services.reply(
+            session,
+            settings,
+            access.agent,
+            ticket,
+            body.text,
+            body.status,
+            body.channel,
+            body.to,
+        )
         return MessagePublic.model_validate(out, from_attributes=True).model_copy(
             update={"delivery": out.delivery_status}
         )

@@ -1,4 +1,4 @@
-"""Agents' credentials and the permission dependencies every route declares.
+"""Agents' credentials: passwords, bearer tokens and the session's anti-forgery token.
 
 Passwords are hashed with argon2; bearer tokens are 256-bit random strings of which only the
 SHA-256 is stored (a fast hash is right for high-entropy secrets: nothing to brute-force).
@@ -9,15 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
-from typing import Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, HTTPException, Request, status
-from sqlmodel import Session, col, select
+from fastapi import Request
+from sqlmodel import Session, select
 
-from gateway.core.db import Database
 from inbox.models import Agent, AgentToken, Role
 
 _hasher = PasswordHasher()
@@ -56,46 +53,6 @@ def authenticate(session: Session, email: str, password: str) -> Agent | None:
     return agent if verify_password(agent.password_hash, password) else None
 
 
-def get_db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-Db = Annotated[Database, Depends(get_db)]
-
-
-def _unauthorized() -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, "Authentication required", {"WWW-Authenticate": "Bearer"}
-    )
-
-
-def current_agent(request: Request, db: Db) -> Agent:
-    header = request.headers.get("authorization", "")
-    with db.read() as session:
-        if header.lower().startswith("bearer "):
-            row = session.exec(
-                select(Agent, AgentToken)
-                .join(AgentToken, col(AgentToken.agent_id) == Agent.id)
-                .where(AgentToken.token_hash == token_hash(header[7:].strip()))
-            ).first()
-            if row is None or not row[0].active:
-                raise _unauthorized()
-            return row[0]
-        agent_id = request.session.get("agent_id") if "session" in request.scope else None
-        agent = session.get(Agent, agent_id) if isinstance(agent_id, int) else None
-        if agent is None or not agent.active:
-            raise _unauthorized()
-    # A browser's cookie rides along on forged cross-site requests; its token does not. Pages
-    # check the token of their forms first (inbox.web.render.csrf_protect); the API wants the
-    # header that htmx sends.
-    checked = getattr(request.state, "csrf_checked", False)
-    unsafe = request.method not in SAFE_METHODS and not checked
-    if unsafe and not csrf_matches(request, request.headers.get(CSRF_HEADER)):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Missing or wrong CSRF token")
-    return agent
-
-
 def csrf_matches(request: Request, sent: object) -> bool:
     """Whether ``sent`` is this session's anti-forgery token."""
     expected = request.session.get("csrf") if "session" in request.scope else None
@@ -105,17 +62,3 @@ def csrf_matches(request: Request, sent: object) -> bool:
         and bool(sent)
         and hmac.compare_digest(sent, expected)
     )
-
-
-def require(role: Role) -> Callable[[Agent], Agent]:
-    def check(agent: Annotated[Agent, Depends(current_agent)]) -> Agent:
-        if ROLE_RANK[Role(agent.role)] < ROLE_RANK[role]:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"Requires the {role} role")
-        return agent
-
-    return check
-
-
-CurrentAgent = Annotated[Agent, Depends(current_agent)]
-SupervisorOnly = Annotated[Agent, Depends(require(Role.supervisor))]
-AdminOnly = Annotated[Agent, Depends(require(Role.admin))]

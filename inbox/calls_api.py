@@ -17,12 +17,11 @@ from sqlmodel import col, select
 
 from channels.phone.common import ANONYMOUS_SENDER, PARIS, display
 from gateway.core.clock import utcnow
-from inbox import routing, services
-from inbox.api import SettingsDep
-from inbox.auth import CurrentAgent, Db
+from inbox import services
+from inbox.deps import CurrentAgent, Db, SettingsDep
 from inbox.models import Call, Message, Ticket, TicketStatus
-from inbox.references import new_reference
 from inbox.schemas import TicketPublic
+from inbox.tickets import open_ticket
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 
@@ -109,20 +108,18 @@ def call_ticket(
             raise HTTPException(status.HTTP_409_CONFLICT, "This call already has a ticket")
         subject, text, sender = _summary(call, settings.language)
         now = utcnow()
-        ticket = Ticket(
-            reference=new_reference(),
-            citizen_id=call.citizen_id,
+        ticket = open_ticket(
+            session,
+            settings,
             subject=subject,
             channel="phone",
+            now=now,
+            citizen_id=call.citizen_id,
+            team_id=agent.team_id,
             status=TicketStatus.open,
             assignee_id=agent.id,
-            team_id=agent.team_id,
-            due_at=routing.of(settings).due_at(now, None),  # as every ticket: working hours
-            created_at=now,
-            updated_at=now,
             last_inbound_at=now,
         )
-        session.add(ticket)
         session.flush()
         # Two agents at once: the first one's ticket wins, the other's transaction rolls back.
         taken = session.execute(

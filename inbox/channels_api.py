@@ -7,16 +7,16 @@ One function reads it from the database (shared by every process), for the API a
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from channels import CHANNELS
 from gateway.core.models import ChannelState, JournalItem, JournalStatus, OutboxItem, OutboxStatus
 from gateway.core.settings import Settings
-from inbox.auth import CurrentAgent, Db
+from inbox.deps import CurrentAgent, Db, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["channels"])
 
@@ -80,14 +80,9 @@ def channel_report(session: Session, settings: Settings) -> list[dict[str, Any]]
     return report
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 @router.get("/channels")
 def list_channels(
-    agent: CurrentAgent, db: Db, settings: Annotated[Settings, Depends(_settings)]
+    agent: CurrentAgent, db: Db, settings: SettingsDep
 ) -> dict[str, list[dict[str, Any]]]:
     """Every channel's state; no personal data, so any agent may read it."""
     with db.read() as session:

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, or_, select
 
 from gateway.core.clock import utcnow
 from inbox.contacts import add_contact, contact_kind
+from inbox.errors import Conflict, Invalid
 from inbox.models import (
     Agent,
     Citizen,
@@ -29,7 +30,7 @@ from inbox.models import (
 )
 from inbox.register import RegisterRow
 from inbox.registry import CitizenRegistry
-from inbox.services import Conflict, audit
+from inbox.services import audit
 from matching import Identity, parse_display_name
 
 CITIZEN_REASONS = {"citizen_uncertain"}
@@ -96,7 +97,7 @@ def confirm(session: Session, actor: Agent, ticket: Ticket, citizen_id: int | No
     else:
         found = session.get(Citizen, citizen_id)
         if found is None or found.merged_into_id is not None:
-            raise Conflict("no such citizen")
+            raise Invalid("no such citizen")
         citizen = found
     if first is not None:
         add_contact(session, citizen, contact_kind(first.channel), first.sender)

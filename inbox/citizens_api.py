@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from inbox import citizens
 from inbox.api import load_ticket
-from inbox.auth import CurrentAgent, Db
+from inbox.deps import AccessDep, CurrentAgent, Db, Registry
 from inbox.models import Citizen, CitizenMerge, ContactPoint, Ticket
-from inbox.permissions import AccessDep
-from inbox.registry import CitizenRegistry
 from inbox.schemas import TicketPublic
-from inbox.services import Conflict
 
 router = APIRouter(prefix="/api/v1")
-
-
-def get_registry(request: Request) -> CitizenRegistry:
-    registry: CitizenRegistry = request.app.state.registry
-    return registry
-
-
-Registry = Annotated[CitizenRegistry, Depends(get_registry)]
 
 
 class ContactPublic(BaseModel):
@@ -130,12 +119,9 @@ def confirm_citizen(
 ) -> CitizenPublic:
     with db.write() as session:
         ticket = access.act(load_ticket(session, ticket_key, access))
-        try:
-            citizen = citizens.confirm(
-                session, access.agent, ticket, None if body.citizen_id == "new" else body.citizen_id
-            )
-        except Conflict as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        citizen = citizens.confirm(
+            session, access.agent, ticket, None if body.citizen_id == "new" else body.citizen_id
+        )
         public = _public(session, citizen)
     registry.reload([public.id])
     return public
@@ -147,10 +133,7 @@ def merge_citizens(
 ) -> MergePublic:
     with db.write() as session:
         survivor, merged = _citizen(session, citizen_id), _citizen(session, body.other_id)
-        try:
-            record = citizens.merge(session, agent, survivor, merged)
-        except Conflict as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        record = citizens.merge(session, agent, survivor, merged)
         public = _merge_public(record)
     registry.reload([public.survivor_id, public.merged_id])
     return public
@@ -162,10 +145,7 @@ def undo_merge(merge_id: int, agent: CurrentAgent, db: Db, registry: Registry) -
         record = session.get(CitizenMerge, merge_id)
         if record is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "No such merge")
-        try:
-            citizens.undo_merge(session, agent, record)
-        except Conflict as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        citizens.undo_merge(session, agent, record)
         public = _merge_public(record)
     registry.reload([public.survivor_id, public.merged_id])
     return public

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from channels import CHANNELS
 from channels.base import InboundMessage
 from gateway.core.clock import utcnow
 from inbox.models import Citizen, ContactPoint
 from matching import Identity
 
-CONTACT_KIND = {"email": "email", "sms": "phone", "phone": "phone"}
-
 
 def contact_kind(channel: str) -> str:
     """What a channel's sender address is on a citizen record: e-mail, phone or handle."""
-    return CONTACT_KIND.get(channel, "handle")
+    spec = CHANNELS.get(channel)
+    return spec.contact if spec is not None else "handle"
 
 
 def contact_of(msg: InboundMessage) -> tuple[str, str]:

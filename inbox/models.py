@@ -185,6 +185,8 @@ class Message(SQLModel, table=True):
     subject: str = Field(default="", max_length=998)
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The same HTML with its remote (https) images, shown only when an agent asks.
+    html_remote: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     quote_start: int | None = None
     journal_id: int | None = Field(default=None, foreign_key="journalitem.id")
     created_at: datetime = Field(default_factory=utcnow)

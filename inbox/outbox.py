@@ -8,14 +8,13 @@ message's status forward only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from channels import email_smtp
+from channels import CHANNELS
 from gateway.core.clock import utcnow
 from gateway.core.db import Database
 from gateway.core.models import OptOut, OutboxItem
@@ -26,16 +25,6 @@ from inbox.models import Message, Ticket
 # back (Twilio may report "sent" after "delivered"). Failures are final.
 DELIVERY_RANK = {"pending": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4}
 FINAL = {"failed", "undelivered", "opted_out"}
-
-
-def our_address(settings: Settings, channel: str) -> str:
-    """Who the citizen sees the message from, as recorded on the outgoing Message."""
-    return {
-        "email": settings.smtp.from_address,
-        "sms": settings.twilio.from_number or settings.twilio.messaging_service_sid,
-        "telegram": "telegram:bot",
-        "x": f"x:{settings.x.user_id}",
-    }.get(channel, channel)
 
 
 def opted_out(session: Session, channel: str, address: str) -> bool:
@@ -69,9 +58,15 @@ def enqueue(
     to: str,
     content: dict[str, Any],
     agent_id: int | None = None,
-    subject: str = "",
 ) -> Message | None:
-    """Queue one outgoing message; record it in the ticket's thread when there is a ticket."""
+    """Queue one outgoing message; record it in the ticket's thread when there is a ticket.
+
+    ``content`` is what to say (``body``, and ``subject``, ``in_reply_to``… as the channel
+    reads them); the channel completes it first (``Channel.prepare``: an e-mail's Message-ID).
+    """
+    spec = CHANNELS[channel]
+    if spec.prepare is not None:
+        content = spec.prepare(settings, content)
     out = None
     if ticket is not None:
         out = Message(
@@ -80,8 +75,8 @@ def enqueue(
             channel=channel,
             agent_id=agent_id,
             external_id=content.get("message_id"),
-            sender=our_address(settings, channel),
-            subject=subject,
+            sender=spec.our_address(settings),
+            subject=content.get("subject", ""),
             text=content["body"],
             delivery_status="pending",
         )
@@ -97,44 +92,6 @@ def enqueue(
             content=content,
         )
     )
-    return out
-
-
-def enqueue_email(
-    session: Session,
-    settings: Settings,
-    ticket: Ticket,
-    *,
-    kind: str,
-    to: str,
-    subject: str,
-    body: str,
-    in_reply_to: str | None,
-    references: Sequence[str] = (),
-    agent_id: int | None = None,
-) -> Message:
-    """Queue an e-mail with its own Message-ID, so the citizen's reply threads back to us."""
-    domain = settings.smtp.from_address.rpartition("@")[2] or "guichet.invalid"
-    content = {
-        "message_id": email_smtp.new_message_id(domain),
-        "subject": subject,
-        "body": body,
-        "in_reply_to": in_reply_to,
-        "references": list(references),
-        "automatic": kind == "ack",
-    }
-    out = enqueue(
-        session,
-        settings,
-        ticket,
-        channel="email",
-        kind=kind,
-        to=to,
-        content=content,
-        agent_id=agent_id,
-        subject=subject,
-    )
-    assert out is not None
     return out
 
 

@@ -10,13 +10,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import HTTPException, status
 from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, or_, select
 
-from inbox.auth import ROLE_RANK, CurrentAgent, Db
+from inbox.auth import ROLE_RANK
 from inbox.models import Agent, Role, Team, Ticket
 
 
@@ -77,20 +76,3 @@ def access_for(session: Session, agent: Agent, confidential: list[str]) -> Acces
     if ROLE_RANK[Role(agent.role)] < ROLE_RANK[Role.supervisor]:
         hidden = confidential_team_ids(session, confidential) - {agent.team_id}
     return Access(agent, hidden)
-
-
-def get_access(request: Request, agent: CurrentAgent, db: Db) -> Access:
-    names: list[str] = request.app.state.settings.inbox.confidential_teams
-    with db.read() as session:
-        return access_for(session, agent, names)
-
-
-AccessDep = Annotated[Access, Depends(get_access)]
-
-
-def require_supervisor(access: AccessDep) -> Access:
-    access.supervise()
-    return access
-
-
-SupervisorAccess = Annotated[Access, Depends(require_supervisor)]

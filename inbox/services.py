@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
-import channels
-from gateway.core import i18n
+from channels import CHANNELS
+from channels.base import Reply
 from gateway.core.clock import utcnow
 from gateway.core.settings import Settings
 from inbox.contacts import contact_kind
+from inbox.errors import Conflict, Invalid
 from inbox.models import (
     Agent,
     AuditEvent,
@@ -26,16 +27,11 @@ from inbox.models import (
     Ticket,
     TicketStatus,
 )
-from inbox.outbox import enqueue, enqueue_email, opted_out
+from inbox.outbox import enqueue, opted_out
 from inbox.permissions import Access, access_for
-from matching import is_mobile
 
 CLAIMABLE = (TicketStatus.new, TicketStatus.open)
 CLAIM_RETRIES = 10
-
-
-class Conflict(Exception):
-    """The request is valid but the ticket's state does not allow it."""
 
 
 def audit(
@@ -124,15 +120,15 @@ def assign(
     to an agent outside that team)."""
     agent = session.get(Agent, agent_id) if agent_id is not None else None
     if agent_id is not None and (agent is None or not agent.active):
-        raise Conflict("no such active agent")
+        raise Invalid("no such active agent")
     if team_id is not None and session.get(Team, team_id) is None:
-        raise Conflict("no such team")
+        raise Invalid("no such team")
     before = {"assignee_id": ticket.assignee_id, "team_id": ticket.team_id}
     ticket.assignee_id = agent.id if agent else None
     if team_id is not None:
         ticket.team_id = team_id
     if agent is not None and not access_for(session, agent, confidential).may_view(ticket):
-        raise Conflict("this agent is not in the confidential team that holds this ticket")
+        raise Invalid("this agent is not in the confidential team that holds this ticket")
     ticket.updated_at = utcnow()
     session.add(ticket)
     audit(
@@ -181,21 +177,12 @@ def _answered(session: Session, ticket: Ticket) -> Message:
     return last
 
 
-CHANNEL_OF_KIND = {"email": "email", "phone": "sms"}
-
-
 def _channel_for(settings: Settings, kind: str, address: str) -> str | None:
     """The channel that can carry a reply to ``address`` (a contact point's kind and value)."""
-    if kind == "phone":
-        channel = "sms" if is_mobile(address) else None
-    elif kind == "handle":
-        channel = address.partition(":")[0]
-    else:
-        channel = CHANNEL_OF_KIND.get(kind)
-    spec = channels.CHANNELS.get(channel or "")
-    if spec is None or spec.send is None or not spec.enabled(settings):
-        return None
-    return channel
+    for spec in CHANNELS.values():
+        if spec.contact == kind and spec.send is not None and spec.reaches(address):
+            return spec.name if spec.enabled(settings) else None
+    return None
 
 
 def reply_options(session: Session, settings: Settings, ticket: Ticket) -> list[tuple[str, str]]:
@@ -245,26 +232,24 @@ def reply(
     if opted_out(session, channel, to):
         raise Conflict("the citizen asked not to be written to on this channel")
     same_thread = answered.channel == channel and answered.sender == to
-    if channel == "email":
-        out = _reply_email(session, settings, actor, ticket, answered, text, to, same_thread)
-    else:
-        content = {
-            "body": text,
-            "automatic": False,
-            "in_reply_to": answered.external_id if same_thread else None,
-        }
-        sent = enqueue(
-            session,
-            settings,
-            ticket,
-            channel=channel,
-            kind="reply",
-            to=to,
-            content=content,
-            agent_id=actor.id,
-        )
-        assert sent is not None
-        out = sent
+    answer = Reply(
+        body=text,
+        reference=ticket.reference,
+        subject=(answered.subject if same_thread else "") or ticket.subject,
+        in_reply_to=answered.external_id if same_thread else None,
+        references=_thread_ids(session, ticket, channel),
+    )
+    out = enqueue(
+        session,
+        settings,
+        ticket,
+        channel=channel,
+        kind="reply",
+        to=to,
+        content=CHANNELS[channel].reply(settings, answer),
+        agent_id=actor.id,
+    )
+    assert out is not None
     if ticket.assignee_id is None:
         ticket.assignee_id = actor.id
     ticket.status = status
@@ -275,44 +260,16 @@ def reply(
     return out
 
 
-def _reply_email(
-    session: Session,
-    settings: Settings,
-    actor: Agent,
-    ticket: Ticket,
-    answered: Message,
-    text: str,
-    to: str,
-    same_thread: bool,
-) -> Message:
-    references = [
-        ref
-        for ref in session.exec(
-            select(Message.external_id)
-            .where(
-                Message.ticket_id == ticket.id,
-                Message.channel == "email",
-                col(Message.external_id).is_not(None),
-            )
-            .order_by(col(Message.id))
-        ).all()
-        if ref
-    ]
-    base_subject = (answered.subject if same_thread else "") or ticket.subject
-    if ticket.reference not in base_subject:
-        base_subject = i18n.text(
-            "reply_subject", settings.language, reference=ticket.reference, subject=base_subject
+def _thread_ids(session: Session, ticket: Ticket, channel: str) -> tuple[str, ...]:
+    """The provider ids of the ticket's messages on this channel, oldest first (e-mail's
+    References, so that the citizen's mail client shows one thread)."""
+    ids = session.exec(
+        select(Message.external_id)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.channel == channel,
+            col(Message.external_id).is_not(None),
         )
-    subject = base_subject if base_subject.lower().startswith("re:") else f"Re: {base_subject}"
-    return enqueue_email(
-        session,
-        settings,
-        ticket,
-        kind="reply",
-        to=to,
-        subject=subject,
-        body=text,
-        in_reply_to=answered.external_id if same_thread else None,
-        references=references[-20:],
-        agent_id=actor.id,
-    )
+        .order_by(col(Message.id))
+    ).all()
+    return tuple(i for i in ids if i)

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from channels.email_smtp import render
+from channels.email.send import render
 from gateway.core.db import Database
 from gateway.core.models import OutboxItem
 from inbox.auth import hash_password, issue_token

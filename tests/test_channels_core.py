@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from channels.base import Runtime
+from channels.sms_twilio.text import GSM7, SMS_SEGMENT, sms_text, to_gsm7
 from gateway.core.channel_state import Reporter, load_checkpoint, save_checkpoint
 from gateway.core.db import Database
 from gateway.core.models import JournalItem
 from gateway.core.settings import Settings
 from gateway.journal import Journal
-from gateway.pipeline.acknowledge import GSM7, SMS_SEGMENT, sms_text, to_gsm7
 from inbox.models import Ticket
 from tests.conftest import Intake
 from tests.support import make_mail
@@ -26,12 +26,14 @@ def test_sms_acknowledgement_is_one_gsm7_segment_with_the_reference(settings: Se
     for name in ("Mairie", "Mairie de Saint-Étienne-de-Fursac-sur-Creuse " * 3):
         for lang in ("fr", "en"):
             s = settings.model_copy(update={"authority_name": name, "language": lang})
-            text = sms_text("ack_sms", s, ticket)
+            text = sms_text("ack_sms", s, ticket.reference)
             assert "K7M4-9XQ2" in text
             assert len(text) <= SMS_SEGMENT
             assert set(text) <= GSM7, set(text) - GSM7
     s = settings.model_copy(update={"authority_name": "Mairie de Besançon"})
-    assert sms_text("ack_sms", s, ticket).startswith("Mairie de Besancon : demande enregistrée")
+    assert sms_text("ack_sms", s, ticket.reference).startswith(
+        "Mairie de Besancon : demande enregistrée"
+    )
 
 
 def test_gsm7_keeps_french_accents_it_can_and_spells_out_the_others() -> None:

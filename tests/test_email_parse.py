@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from channels.base import ParseError
-from channels.email import (
+from channels.email.parse import (
     automation_reason,
     html_to_text,
     normalize,

@@ -7,13 +7,21 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from inbox.web.render import gettext
+from inbox.web.catalog import gettext
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = [("inbox/**.py", "python"), ("inbox/templates/**.html", "jinja2")]
 OPTIONS = {"inbox/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-# Conflict("…") messages reach agents through gettext(lang, str(exc)).
-KEYWORDS = {"_": None, "gettext": (2,), "ngettext": (1, 2), "Conflict": None}
+# Conflict("…") and Invalid("…") reach agents through gettext(lang, str(exc)); a page's
+# on_refusal(request, back, "…") says what they read then.
+KEYWORDS = {
+    "_": None,
+    "gettext": (2,),
+    "ngettext": (1, 2),
+    "Conflict": None,
+    "Invalid": None,
+    "on_refusal": (3,),
+}
 
 
 def used_messages() -> set[str]:

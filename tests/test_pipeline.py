@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import pytest
 from sqlmodel import col, func, select
 
-from channels.email_smtp import render
+from channels.email.send import render
 from gateway.core.db import Database
 from gateway.core.models import JournalItem, OutboxItem
 from gateway.pipeline import ticket as ticket_stage

@@ -1,5 +1,5 @@
 """The phone channel: every call goes on the call log; missed calls and voicemails become
-"call back" tickets (``gateway.pipeline.calls`` decides, from the whole call).
+"call back" tickets (``gateway.pipeline.call`` decides, from the whole call).
 
 Three sources, one shape (``InboundMessage.call``, see ``channels.phone.common``):
 
@@ -17,18 +17,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels import sms_twilio
-from channels.base import Channel, InboundMessage, ParseError
+from channels.base import (
+    Channel,
+    InboundMessage,
+    Label,
+    ParseError,
+    Receipt,
+    short_acknowledgement,
+)
 from channels.phone import asterisk, cti, twilio_voice
 from channels.phone.common import ANONYMOUS_SENDER, at_of, describe, message, new_event, number_of
+from channels.sms_twilio.send import fetch
+from channels.sms_twilio.text import sms_text
 from channels.webhooks import Webhooks
+from gateway.core.settings import Settings
 
 __all__ = ["ANONYMOUS_SENDER", "CHANNEL", "normalize"]
 
 
 def normalize_asterisk(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
     """One call's CDR rows. Missed calls that ended before ``callbacks_since`` (set by the
-    import) are history, logged only; later ones become call-backs."""
+    import) are history, logged only; later ones become call-backs.
+
+    Marked ``automated="imported"``: a call from a CDR file may be days old, so it is called
+    back, never acknowledged by SMS."""
     try:
         tz = asterisk.zone(str(envelope.get("tz", "Europe/Paris")))
         cdr = asterisk.parse_text(raw.decode("utf-8"), tz)
@@ -48,7 +60,8 @@ def normalize_asterisk(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
     )
     kind = cdr.outcome if cdr.outcome in ("busy", "voicemail") else "missed"
     seconds = cdr.billsec if cdr.outcome == "voicemail" else cdr.duration - cdr.billsec
-    return message(event, cdr.start, describe(kind, cdr.start, number_of(event), seconds, lang))
+    wording = describe(kind, cdr.start, number_of(event), seconds, lang)
+    return message(event, cdr.start, wording, automated="imported")
 
 
 def normalize(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
@@ -62,6 +75,11 @@ def normalize(raw: bytes, envelope: dict[str, Any]) -> InboundMessage:
     raise ParseError(f"phone: unknown source {str(source)[:20]!r}")
 
 
+def acknowledgement(settings: Settings, msg: InboundMessage, receipt: Receipt) -> dict[str, Any]:
+    """A missed call or a voicemail, acknowledged by SMS (``answered_on``)."""
+    return short_acknowledgement(settings, msg, sms_text("ack_call", settings, receipt.reference))
+
+
 webhooks = Webhooks()
 webhooks.include(cti.webhooks)
 webhooks.include(twilio_voice.webhooks)
@@ -69,8 +87,14 @@ webhooks.include(twilio_voice.webhooks)
 CHANNEL = Channel(
     name="phone",
     normalize=normalize,
+    label=Label(fr="Téléphone", en="Phone"),
+    icon="☎",
     # Each route answers 404 unless its own source is enabled (CTI or Twilio).
     enabled=lambda s: s.cti.enabled or s.twilio.enabled,
-    fetch=sms_twilio.fetch,  # recordings live on the same Twilio media hosts as MMS media
+    contact="phone",
+    conversational=True,
+    acknowledgement=acknowledgement,
+    answered_on="sms",  # the SMS channel's ``reaches`` keeps landlines out
+    fetch=fetch,  # recordings live on the same Twilio media hosts as MMS media
     webhooks=webhooks,
 )

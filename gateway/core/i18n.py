@@ -22,7 +22,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "[Ref. $reference] Acknowledgement: $subject",
     },
     # One SMS segment: GSM-7 characters only (no ç, no curly quotes), at most 160 with the
-    # authority's name; acknowledge.sms_text() shortens the name if it must.
+    # authority's name; sms_text() (channels.sms_twilio) shortens the name if it must.
     "ack_sms": {
         "fr": "$authority : demande enregistrée, réf. $reference. "
         "Réponse sous $delay jours ouvrés.",

@@ -26,6 +26,13 @@ PIPELINE_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
     registry=REGISTRY,
 )
+STAGE_SECONDS = Histogram(
+    "guichet_pipeline_stage_seconds",
+    "Time spent in each pipeline stage (gateway.pipeline.STAGES), per journal item",
+    ["stage"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+    registry=REGISTRY,
+)
 OUTBOX_SENT = Counter(
     "guichet_outbox_sent", "Outgoing messages", ["channel", "outcome"], registry=REGISTRY
 )

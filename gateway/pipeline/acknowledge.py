@@ -1,71 +1,32 @@
-"""Stage: acknowledge a new request on its channel, with its reference and answer delay.
+"""Stage: acknowledge a new request, with its reference and answer delay, as its channel words it.
 
 Never to a robot (the loop guard), never to ourselves, never to an address that opted out, and
 at most N per sender per hour: an autoresponder that slips through the checks still cannot
-start a storm. SMS acknowledgements fit one GSM-7 segment; a public X mention gets only an
-invitation to write privately (the X channel enforces it); a missed call is acknowledged by SMS
-when the number is a mobile and SMS is set up.
+start a storm. Each channel declares how its requests are acknowledged
+(``Channel.acknowledgement``: one GSM-7 segment for an SMS, only an invitation to write
+privately for a public X mention) and on which channel (``answered_on``: a missed call by SMS,
+when the number is a mobile and SMS is set up).
 """
 
 from __future__ import annotations
 
-import unicodedata
-
-import channels
-from gateway.core import i18n
-from gateway.core.settings import Settings
+from channels import CHANNELS
+from channels.base import Channel, Receipt
 from gateway.pipeline.context import Context
-from inbox.models import Ticket
-from inbox.outbox import enqueue, enqueue_email, opted_out, sent_lately
-from matching import is_mobile
-
-SMS_SEGMENT = 160
-GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_SUBSTITUTES = {"ç": "c", "œ": "oe", "Œ": "OE", "’": "'", "«": '"', "»": '"', "–": "-"}
+from inbox.outbox import enqueue, opted_out, sent_lately
 
 
-def to_gsm7(text: str) -> str:
-    """Spell ``text`` with GSM-7 characters only (else the SMS switches to UCS-2: 70 per part)."""
-    out = []
-    for ch in text:
-        if ch in GSM7:
-            out.append(ch)
-            continue
-        ch = GSM7_SUBSTITUTES.get(ch, ch)
-        bare = "".join(c for c in unicodedata.normalize("NFKD", ch) if c in GSM7)
-        out.append(bare or "?")
-    return "".join(out)
-
-
-def sms_text(key: str, settings: Settings, ticket: Ticket) -> str:
-    """One SMS segment with the reference; the authority's name is shortened to make room."""
-    authority = to_gsm7(settings.authority_name)
-    values = {"reference": ticket.reference, "delay": str(settings.ack.answer_delay_days)}
-    text = to_gsm7(i18n.text(key, settings.language, authority=authority, **values))
-    if len(text) > SMS_SEGMENT:
-        room = len(authority) - (len(text) - SMS_SEGMENT) - 1
-        authority = authority[: max(room, 0)].rstrip() + "."
-        text = to_gsm7(i18n.text(key, settings.language, authority=authority, **values))
-    return text[:SMS_SEGMENT]
-
-
-def is_own_address(settings: Settings, address: str) -> bool:
-    domain = address.rpartition("@")[2]
-    return address == settings.smtp.from_address.lower() or domain in settings.smtp.domains
-
-
-def route(ctx: Context) -> str | None:
-    """The channel the acknowledgement goes out on, or None if this one cannot carry it."""
-    channel = "sms" if ctx.msg.channel == "phone" else ctx.msg.channel
-    if channel == "sms" and ctx.msg.channel == "phone" and not is_mobile(ctx.msg.sender):
-        return None  # a landline cannot read an SMS
-    spec = channels.CHANNELS.get(channel)
-    if spec is None or spec.send is None or not spec.enabled(ctx.settings):
+def route(ctx: Context) -> Channel | None:
+    """The channel the acknowledgement goes out on, or None if none can carry it."""
+    origin = CHANNELS[ctx.msg.channel]
+    target = CHANNELS.get(origin.answered_on or origin.name)
+    if origin.acknowledgement is None or target is None or target.send is None:
         return None
-    return channel
+    if not target.enabled(ctx.settings):
+        return None
+    if target is not origin and not target.reaches(ctx.msg.sender):
+        return None  # a landline cannot read an SMS
+    return target
 
 
 def refusal(ctx: Context) -> str | None:
@@ -77,74 +38,33 @@ def refusal(ctx: Context) -> str | None:
         return "not_new"
     if ctx.msg.automated:
         return ctx.msg.automated
-    if ctx.msg.call is not None and str(ctx.msg.call.get("key", "")).startswith("asterisk:"):
-        return "imported"  # a call from a CDR file may be days old: call back, don't text
-    if ctx.msg.channel == "email" and is_own_address(s, ctx.msg.sender):
+    if ctx.unidentified:
+        return "unidentified"
+    if CHANNELS[ctx.msg.channel].is_ours(s, ctx.msg.sender):
         return "own_address"
-    channel = route(ctx)
-    if channel is None:
+    target = route(ctx)
+    if target is None:
         return "no_channel"
-    if opted_out(ctx.session, channel, ctx.msg.sender):
+    if opted_out(ctx.session, target.name, ctx.msg.sender):
         return "opted_out"
-    recent = sent_lately(ctx.session, ctx.msg.sender, "ack")
-    if recent >= s.ack.max_per_sender_per_hour:
+    if sent_lately(ctx.session, ctx.msg.sender, "ack") >= s.ack.max_per_sender_per_hour:
         return "rate_capped"
     return None
 
 
-def _email(ctx: Context, ticket: Ticket) -> None:
-    s, lang = ctx.settings, ctx.settings.language
-    subject = ctx.msg.subject.strip() or ticket.subject
-    body = i18n.render(
-        "ack",
-        lang,
-        subject=subject,
-        reference=ticket.reference,
-        delay=str(s.ack.answer_delay_days),
-        authority=s.authority_name,
-    )
-    enqueue_email(
-        ctx.session,
-        s,
-        ticket,
-        kind="ack",
-        to=ctx.msg.sender,
-        subject=i18n.text("ack_subject", lang, reference=ticket.reference, subject=subject),
-        body=body,
-        in_reply_to=ctx.msg.message_id,
-        references=ctx.msg.references,
-    )
-
-
 def run(ctx: Context) -> None:
-    ticket = ctx.ticket
-    if ticket is None or refusal(ctx) is not None:
+    ticket, target = ctx.ticket, route(ctx)
+    if ticket is None or target is None or refusal(ctx) is not None:
         return
-    channel = route(ctx)
-    if channel == "email":
-        _email(ctx, ticket)
-        return
-    s = ctx.settings
-    if ctx.msg.public:
-        body = i18n.text("ack_public", s.language)
-    elif channel == "sms":
-        body = sms_text("ack_call" if ctx.msg.channel == "phone" else "ack_sms", s, ticket)
-    else:
-        values = {"reference": ticket.reference, "delay": str(s.ack.answer_delay_days)}
-        body = i18n.text("ack_chat", s.language, authority=s.authority_name, **values)
-    content = {
-        "body": body,
-        "automatic": True,
-        "in_reply_to": ctx.msg.message_id,
-        "public": ctx.msg.public,
-        "lang": s.language,
-    }
+    word = CHANNELS[ctx.msg.channel].acknowledgement
+    assert word is not None  # route() found none otherwise
+    content = word(ctx.settings, ctx.msg, Receipt(ticket.reference, ticket.subject))
     enqueue(
         ctx.session,
-        s,
+        ctx.settings,
         ticket,
-        channel=channel or "",
+        channel=target.name,
         kind="ack",
         to=ctx.msg.sender,
-        content=content,
+        content={**content, "automatic": True},
     )

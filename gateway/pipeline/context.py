@@ -26,6 +26,9 @@ class Context:
     dedupe_key: str = ""
     stopped: bool = False  # set by a stage that finished the item early (a duplicate)
     finished: bool = False  # with stopped: handled, not a duplicate (a call event, an opt-out)
+    # The sender cannot be known (a withheld number): no conversation to join, nobody to match
+    # or to acknowledge; the ticket goes to review.
+    unidentified: bool = False
     claimed_ticket: Ticket | None = None  # the ticket the message says it belongs to
     claimed_by: str = ""  # "references", "reference" or "conversation"
     citizen: Citizen | None = None

@@ -29,6 +29,8 @@ def _match(ctx: Context) -> Match:
 
 
 def run(ctx: Context) -> None:
+    if ctx.unidentified:
+        return
     kind, value = contact_of(ctx.msg)
     # Two first messages from one new sender must not create two citizens.
     serialize_on(ctx.session, f"contact:{kind}:{value}")
@@ -43,8 +45,15 @@ def run(ctx: Context) -> None:
             return
         ctx.registry.forget(match.citizen_id)  # indexed but rolled back or merged away
     if match.decision == "review":
+        # What agrees and differs, field by field, as the matcher saw it: the review panel shows
+        # it without matching again.
         ctx.citizen_candidates = [
-            {"citizen_id": cid, "score": round(score, 4)} for cid, score in match.candidates
+            {
+                "citizen_id": cid,
+                "score": round(score, 4),
+                "verdicts": match.explain(cid) if cid in match.levels else {},
+            }
+            for cid, score in match.candidates
         ]
         ctx.review_reasons.append("citizen_uncertain")
         return

@@ -1,9 +1,10 @@
 """Stage 2: find the ticket a message says it belongs to.
 
 A reply pointing at a message of ours wins (In-Reply-To/References, a Telegram reply); a
-reference quoted in the subject comes next (in the text, on channels without a subject). On
-chat-like channels (SMS, calls, Telegram, X) a message with neither continues the sender's
-open conversation: "merci" after an answer must not open a new case. Whether the message may
+reference quoted in the subject comes next (in the text too, on conversational channels, which
+have no subject). On conversational channels (``Channel.conversational``: SMS, calls, Telegram,
+X) a message with neither continues the sender's open conversation: "merci" after an answer
+must not open a new case. Whether the message may
 join that ticket is decided later, once the sender is known (stage ``ticket``): a reference
 alone proves nothing about who writes.
 """
@@ -14,12 +15,12 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from channels import CHANNELS
 from gateway.core.clock import utcnow
 from gateway.pipeline.context import Context
 from inbox.models import Message, Ticket, TicketStatus
 from inbox.references import find_in_text
 
-CONVERSATIONAL = {"sms", "phone", "telegram", "x"}
 CONVERSATION_WINDOW = timedelta(days=14)
 
 
@@ -36,7 +37,9 @@ def _by_references(ctx: Context) -> Ticket | None:
 
 
 def _by_reference(ctx: Context) -> Ticket | None:
-    text = ctx.msg.subject if ctx.msg.channel == "email" else f"{ctx.msg.subject}\n{ctx.msg.text}"
+    # A mail's body quotes earlier mail, other tickets' references included: its subject only.
+    conversational = CHANNELS[ctx.msg.channel].conversational
+    text = f"{ctx.msg.subject}\n{ctx.msg.text}" if conversational else ctx.msg.subject
     for reference in find_in_text(text):
         ticket = ctx.session.exec(select(Ticket).where(Ticket.reference == reference)).first()
         if ticket is not None:
@@ -46,7 +49,7 @@ def _by_reference(ctx: Context) -> Ticket | None:
 
 def _conversation(ctx: Context) -> Ticket | None:
     """The sender's most recent open ticket on this channel, if she wrote in it lately."""
-    if ctx.msg.channel not in CONVERSATIONAL:
+    if not CHANNELS[ctx.msg.channel].conversational:
         return None
     hit = ctx.session.exec(
         select(Message.ticket_id)
@@ -65,6 +68,8 @@ def _conversation(ctx: Context) -> Ticket | None:
 
 
 def run(ctx: Context) -> None:
+    if ctx.unidentified:
+        return  # a withheld number must not join another anonymous caller's conversation
     for how, find in (
         ("references", _by_references),
         ("reference", _by_reference),

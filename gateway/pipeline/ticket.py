@@ -11,10 +11,9 @@ from sqlmodel import select
 
 from gateway.core.clock import utcnow
 from gateway.pipeline.context import Context
-from inbox import routing
 from inbox.models import Attachment, AuditEvent, Message, Ticket, TicketStatus
-from inbox.references import new_reference
 from inbox.teams import team_id
+from inbox.tickets import open_ticket
 
 REOPENS = {TicketStatus.waiting_citizen, TicketStatus.resolved}
 
@@ -37,25 +36,18 @@ def _may_join(ctx: Context, ticket: Ticket) -> bool:
 
 
 def _new_ticket(ctx: Context) -> Ticket:
-    now = utcnow()
-    ticket = Ticket(
-        reference=new_reference(),
-        team_id=team_id(ctx.session, ctx.msg.team),  # the mailbox's; the route stage may move it
-        citizen_id=ctx.citizen.id if ctx.citizen else None,
-        subject=(ctx.msg.subject or ctx.msg.text[:80]).strip()[:300],
+    ctx.ticket_created = True
+    return open_ticket(
+        ctx.session,
+        ctx.settings,
+        subject=ctx.msg.subject or ctx.msg.text[:80],
         channel=ctx.msg.channel,
-        # The default until the route stage knows the category: never a ticket without one.
-        due_at=routing.of(ctx.settings).due_at(now, None),
+        now=utcnow(),
+        citizen_id=ctx.citizen.id if ctx.citizen else None,
+        team_id=team_id(ctx.session, ctx.msg.team),  # the mailbox's; the route stage may move it
         match_score=ctx.match_score,
         match_candidates=ctx.citizen_candidates,
-        created_at=now,
-        updated_at=now,
     )
-    # A reference collision (1 in 2.7e10 per pair) fails the unique index and the whole item is
-    # simply retried with a fresh draw.
-    ctx.session.add(ticket)
-    ctx.ticket_created = True
-    return ticket
 
 
 def _choose_ticket(ctx: Context) -> Ticket:
@@ -97,6 +89,7 @@ def run(ctx: Context) -> None:
         subject=ctx.msg.subject[:998],
         text="\n".join([ctx.msg.text, *ctx.media_notes]) if ctx.media_notes else ctx.msg.text,
         html=ctx.msg.html,
+        html_remote=ctx.msg.html_remote,
         quote_start=ctx.msg.quote_start,
         journal_id=ctx.item.id,
         created_at=now,

@@ -15,7 +15,9 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from inbox.errors import Conflict
 from inbox.web import citizens, dashboard, events, queue, session, supervision, tickets
+from inbox.web.refusals import refused
 from inbox.web.render import csrf_protect
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -46,3 +48,5 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(HTTPException, _sign_in_first)
+    # The API's refusals too: one handler, whichever router raised it.
+    app.add_exception_handler(Conflict, refused)

@@ -17,13 +17,14 @@ from sqlmodel import Session, col, or_, select
 
 from inbox import citizens
 from inbox.api import load_ticket
-from inbox.auth import Db
-from inbox.citizens_api import Registry
+from inbox.deps import AccessDep, Db, Registry
 from inbox.models import Agent, Citizen, CitizenMerge, ContactPoint, Ticket
-from inbox.permissions import Access, AccessDep
-from inbox.services import Conflict
-from inbox.web.queue import channel_names, citizen_name
-from inbox.web.render import PARIS, flash, gettext, language, page
+from inbox.permissions import Access
+from inbox.queries import citizen_name
+from inbox.web.catalog import gettext
+from inbox.web.labels import channel_names
+from inbox.web.refusals import on_refusal
+from inbox.web.render import PARIS, flash, language, page
 
 router = APIRouter()
 KINDS = ("email", "phone", "handle")
@@ -222,6 +223,7 @@ def edit_citizen(
     today = datetime.now(PARIS).date()
     with db.write() as session:
         citizen = _citizen(session, citizen_id)
+        on_refusal(request, f"/citizens/{citizen_id}", "This record was merged into another one.")
         try:
             changes = citizens.edit_changes(citizen, submitted, today=today)
             citizens.edit(session, access.agent, citizen, changes)
@@ -234,10 +236,6 @@ def edit_citizen(
                 "error",
             )
             return _to(citizen_id, "#edit")
-        except Conflict:
-            session.rollback()
-            flash(request, gettext(lang, "This record was merged into another one."), "error")
-            return _to(citizen_id)
     if changes:
         registry.reload([citizen_id])
         flash(request, gettext(lang, "Record saved."))
@@ -301,12 +299,9 @@ def merge(
     lang = language(request)
     with db.write() as session:
         survivor, merged = _citizen(session, citizen_id), _citizen(session, other_id)
-        try:
-            record = citizens.merge(session, access.agent, survivor, merged)
-        except Conflict:
-            session.rollback()
-            flash(request, gettext(lang, "These two records cannot be merged."), "error")
-            return _to(citizen_id, f"/merge?other={other_id}")
+        back = f"/citizens/{citizen_id}/merge?other={other_id}"
+        on_refusal(request, back, "These two records cannot be merged.")
+        record = citizens.merge(session, access.agent, survivor, merged)
         merge_id = record.id
     registry.reload([citizen_id, other_id])
     undo = (f"/citizens/merges/{merge_id}/undo", gettext(lang, "Undo the merge"))
@@ -324,12 +319,8 @@ def undo_merge(
         if record is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "No such merge")
         ids = [record.survivor_id, record.merged_id]
-        try:
-            citizens.undo_merge(session, access.agent, record)
-        except Conflict:
-            session.rollback()
-            flash(request, gettext(lang, "This merge was already undone."), "error")
-            return _to(ids[0])
+        on_refusal(request, f"/citizens/{ids[0]}", "This merge was already undone.")
+        citizens.undo_merge(session, access.agent, record)
     registry.reload(ids)
     flash(request, gettext(lang, "Merge undone: the two records are separate again."))
     return _to(ids[0])

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from inbox import stats
-from inbox.auth import Db
-from inbox.permissions import SupervisorAccess
+from inbox.deps import Db, SupervisorAccess
 from inbox.web import charts
-from inbox.web.queue import channel_names
-from inbox.web.render import PAGE_HEADERS, gettext, language, page
+from inbox.web.catalog import gettext
+from inbox.web.labels import channel_names
+from inbox.web.render import PAGE_HEADERS, language, page
 
 router = APIRouter()
 DEFAULT_DAYS = 30

@@ -22,8 +22,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.core.clock import utcnow
 from gateway.core.db import Database
+from inbox.deps import AccessDep
 from inbox.models import Ticket
-from inbox.permissions import AccessDep
 
 router = APIRouter()
 KEEPALIVE_SECONDS = 15.0

@@ -1,8 +1,18 @@
-"""Words for codes the pages show: audit actions and delivery states, in the agent's language."""
+"""Words for codes the pages show: channels, audit actions and delivery states, in the agent's
+language."""
 
 from __future__ import annotations
 
-from inbox.web.render import gettext
+from channels import CHANNELS
+from inbox.web.catalog import gettext
+
+# Internal notes are in the thread but on no channel.
+CHANNEL_ICONS = {name: spec.icon for name, spec in CHANNELS.items()} | {"internal": "✎"}
+
+
+def channel_names(lang: str) -> dict[str, str]:
+    names = {name: spec.label(lang) for name, spec in CHANNELS.items()}
+    return names | {"internal": gettext(lang, "Internal")}
 
 
 def action(lang: str, code: str) -> str:

@@ -9,7 +9,6 @@ decides.
 from __future__ import annotations
 
 import functools
-import io
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,19 +16,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_timedelta
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 from fastapi import HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from gateway.core.clock import aware
 from inbox.auth import CSRF_HEADER, SAFE_METHODS, csrf_matches
 from inbox.models import Agent
+from inbox.web import labels
+from inbox.web.catalog import translations
 
 HERE = Path(__file__).resolve().parent.parent
 TEMPLATES = HERE / "templates"
-LOCALES = HERE / "locale"
 LANGUAGES = ("fr", "en")
 PARIS = ZoneInfo("Europe/Paris")
 # Pages hold personal data: never cached, never framed, no third-party anything.
@@ -45,28 +43,7 @@ CSRF_FIELD = "csrf_token"
 
 
 @functools.cache
-def translations(lang: str) -> NullTranslations:
-    """The catalog for ``lang`` (English, the message ids' language, needs none)."""
-    path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return NullTranslations()
-    with path.open("rb") as po:
-        catalog = read_po(po, locale=lang)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
-
-
-def gettext(lang: str, message: str, **values: Any) -> str:
-    text = translations(lang).gettext(message)
-    return text % values if values else text
-
-
-@functools.cache
 def environment(lang: str) -> Environment:
-    from inbox.web import labels  # labels use gettext from this module
-
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True),
@@ -79,12 +56,8 @@ def environment(lang: str) -> Environment:
     env.filters["ago"] = lambda value: ago(value, lang)
     env.filters["action"] = lambda code: labels.action(lang, code)
     env.filters["delivery"] = lambda state: labels.delivery(lang, state)
+    env.globals["channel_icons"] = labels.CHANNEL_ICONS
     return env
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every one we store is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # strftime rather than Babel's format_datetime: a queue page shows a hundred moments, and

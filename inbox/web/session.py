@@ -10,9 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from inbox.auth import Db, authenticate
+from inbox.auth import authenticate
+from inbox.deps import Db
 from inbox.services import audit
-from inbox.web.render import gettext, language, page
+from inbox.web.catalog import gettext
+from inbox.web.render import language, page
 
 router = APIRouter()
 

@@ -12,13 +12,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, or_, select
 
+from gateway.core.clock import aware
 from inbox import services, stats
-from inbox.api import SettingsDep
-from inbox.auth import Db
+from inbox.deps import Db, SettingsDep, SupervisorAccess
+from inbox.errors import Invalid
 from inbox.models import Agent, Team, Ticket
-from inbox.permissions import Access, SupervisorAccess
-from inbox.web.queue import channel_names
-from inbox.web.render import aware, flash, gettext, language, page
+from inbox.permissions import Access
+from inbox.web.catalog import gettext
+from inbox.web.labels import channel_names
+from inbox.web.refusals import on_refusal
+from inbox.web.render import flash, language, page
 
 router = APIRouter()
 PAGE_SIZE = 100
@@ -155,10 +158,14 @@ def supervision_page(request: Request, access: SupervisorAccess, db: Db) -> HTML
     )
 
 
-def _back(query: str) -> RedirectResponse:
+def _back_url(query: str) -> str:
     """Back to the board with the list's filters (only ever a query string on this page)."""
     safe = query if query.startswith("?") and "\n" not in query and "\r" not in query else ""
-    return RedirectResponse(f"/supervision{safe}", status_code=303)
+    return f"/supervision{safe}"
+
+
+def _back(query: str) -> RedirectResponse:
+    return RedirectResponse(_back_url(query), status_code=303)
 
 
 @router.post("/supervision/assign")
@@ -184,24 +191,14 @@ def assign_many(
         found = {t.id: t for t in session.exec(select(Ticket).where(col(Ticket.id).in_(ids)))}
         for ticket_id in ids:
             current = found.get(ticket_id)
-            try:
-                if current is None or not access.may_view(current):
-                    raise services.Conflict("no such ticket")
-                services.assign(
-                    session, access.agent, current, agent, team, settings.inbox.confidential_teams
-                )
-            except services.Conflict as exc:
-                reference = current.reference if current else f"#{ticket_id}"
-                session.rollback()
-                # services' reasons are English message ids, translated in the catalog.
-                why = gettext(lang, str(exc))
-                message = gettext(
-                    lang,
-                    "Nothing reassigned: %(reference)s: %(why)s.",
-                    reference=reference,
-                    why=why,
-                )
-                flash(request, message, "error")
-                return _back(back)
+            reference = current.reference if current else f"#{ticket_id}"
+            # All or nothing: the first refusal rolls every reassignment back.
+            say = "Nothing reassigned: %(reference)s: %(why)s."
+            on_refusal(request, _back_url(back), say, reference=reference)
+            if current is None or not access.may_view(current):
+                raise Invalid("no such ticket")
+            services.assign(
+                session, access.agent, current, agent, team, settings.inbox.confidential_teams
+            )
     flash(request, gettext(lang, "Tickets reassigned: %(count)d.", count=len(ids)))
     return _back(back)

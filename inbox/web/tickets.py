@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-import channels
-from channels.base import ParseError
-from channels.email import html_with_remote_images
 from gateway.core.blobs import BlobStore
-from gateway.core.models import JournalItem
 from inbox import canned, citizens, routing, services
-from inbox.api import SettingsDep, detail, load_ticket
-from inbox.auth import Db
-from inbox.citizens_api import Registry
-from inbox.contacts import query_of
+from inbox.api import detail, load_ticket
+from inbox.deps import AccessDep, Db, Registry, SettingsDep, SupervisorAccess
 from inbox.models import (
     Agent,
     Attachment,
@@ -30,10 +23,12 @@ from inbox.models import (
     Ticket,
     TicketStatus,
 )
-from inbox.permissions import Access, AccessDep, SupervisorAccess
-from inbox.registry import CitizenRegistry
-from inbox.web.queue import channel_names, citizen_name
-from inbox.web.render import PAGE_HEADERS, flash, gettext, language, page
+from inbox.permissions import Access
+from inbox.queries import citizen_name
+from inbox.web.catalog import gettext
+from inbox.web.labels import channel_names
+from inbox.web.refusals import on_refusal
+from inbox.web.render import PAGE_HEADERS, flash, language, page
 
 router = APIRouter()
 PREVIEWABLE = {"image/png", "image/jpeg", "image/gif", "image/webp"}  # never SVG: it runs script
@@ -44,18 +39,19 @@ FRAME_CSP = (
 COMPARED = ("first_name", "last_name", "birth_date", "email", "phone")
 
 
+def _url(ticket: Ticket, anchor: str = "") -> str:
+    return f"/tickets/{ticket.reference}{anchor}"
+
+
 def _redirect(ticket: Ticket, anchor: str = "") -> RedirectResponse:
-    return RedirectResponse(f"/tickets/{ticket.reference}{anchor}", status_code=303)
+    return RedirectResponse(_url(ticket, anchor), status_code=303)
 
 
-def _candidates(
-    session: Session, registry: CitizenRegistry, ticket: Ticket
-) -> list[dict[str, Any]]:
+def _candidates(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
     """The review candidates, each with what agrees and what differs from the message."""
     ids = [int(c["citizen_id"]) for c in ticket.match_candidates]
     if not ids:
         return []
-    explain = _explainer(session, registry, ticket)
     out = []
     for candidate in ticket.match_candidates:
         citizen = session.get(Citizen, int(candidate["citizen_id"]))
@@ -71,34 +67,16 @@ def _candidates(
                 "score": round(float(candidate.get("score", 0)) * 100),
                 "emails": [p.value for p in points if p.kind == "email"],
                 "phones": [p.value for p in points if p.kind == "phone"],
-                "verdicts": explain(citizen.id or 0),
+                "verdicts": _verdicts(candidate),
             }
         )
     return out
 
 
-def _explainer(session: Session, registry: CitizenRegistry, ticket: Ticket) -> Any:
-    """Field-by-field verdicts for the ticket's first message against any candidate."""
-    first = session.exec(
-        select(Message)
-        .where(Message.ticket_id == ticket.id, Message.direction == "in")
-        .order_by(col(Message.id))
-        .limit(1)
-    ).first()
-    item = session.get(JournalItem, first.journal_id) if first and first.journal_id else None
-    match = None
-    if item is not None:
-        with contextlib.suppress(ParseError):
-            msg = channels.normalize(item.channel, item.raw, item.envelope)
-            match = registry.match(query_of(msg))
-
-    def explain(citizen_id: int) -> dict[str, str]:
-        if match is None or citizen_id not in match.levels:
-            return {}
-        verdicts = match.explain(citizen_id)
-        return {field: verdicts.get(field, "missing") for field in COMPARED}
-
-    return explain
+def _verdicts(candidate: dict[str, Any]) -> dict[str, str]:
+    """Field-by-field verdicts the matcher stored for this candidate (none on older tickets)."""
+    verdicts: dict[str, str] = candidate.get("verdicts") or {}
+    return {field: verdicts.get(field, "missing") for field in COMPARED} if verdicts else {}
 
 
 def _history(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
@@ -118,7 +96,6 @@ def ticket_page(
     access: AccessDep,
     db: Db,
     settings: SettingsDep,
-    registry: Registry,
 ) -> HTMLResponse:
     lang = language(request)
     canned_key = request.query_params.get("canned", "")
@@ -135,7 +112,7 @@ def ticket_page(
             teams = list(session.exec(select(Team).order_by(Team.name)))
         assignee = session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None
         team = session.get(Team, ticket.team_id) if ticket.team_id else None
-        candidates = _candidates(session, registry, ticket) if ticket.needs_review else []
+        candidates = _candidates(session, ticket) if ticket.needs_review else []
         history = _history(session, ticket)
     answers = canned.load(settings.inbox.canned_answers_file)
     category = routing.of(settings).categories.get(ticket.category)
@@ -195,11 +172,7 @@ def message_html(
         message = session.get(Message, message_id)
         if message is None or message.ticket_id != ticket.id or message.html is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "No such message")
-        html = message.html
-        if remote and message.journal_id is not None:
-            item = session.get(JournalItem, message.journal_id)
-            with contextlib.suppress(ParseError):
-                html = (html_with_remote_images(item.raw) if item else None) or html
+        html = (message.html_remote if remote else None) or message.html
     headers = {
         **PAGE_HEADERS,
         "Content-Security-Policy": FRAME_CSP.format(remote=" https:" if remote else ""),
@@ -254,22 +227,17 @@ def reply(
     next_status = TicketStatus(then) if then in TicketStatus.__members__ else None
     with db.write() as session:
         ticket = _acting(session, reference, access)
-        try:
-            services.reply(
-                session,
-                settings,
-                access.agent,
-                ticket,
-                text,
-                next_status or TicketStatus.waiting_citizen,
-                channel or None,
-                to or None,
-            )
-        except services.Conflict as exc:
-            session.rollback()
-            why = gettext(lang, str(exc))
-            flash(request, gettext(lang, "Not sent: %(why)s", why=why), "error")
-            return _redirect(ticket, "#compose")
+        on_refusal(request, _url(ticket, "#compose"), "Not sent: %(why)s")
+        services.reply(
+            session,
+            settings,
+            access.agent,
+            ticket,
+            text,
+            next_status or TicketStatus.waiting_citizen,
+            channel or None,
+            to or None,
+        )
     flash(request, gettext(lang, "Reply queued for sending."))
     return _redirect(ticket)
 
@@ -318,12 +286,8 @@ def confirm_citizen(
     chosen = None if citizen == "new" else int(citizen) if citizen.isdigit() else -1
     with db.write() as session:
         ticket = _acting(session, reference, access)
-        try:
-            record = citizens.confirm(session, access.agent, ticket, chosen)
-        except services.Conflict as exc:
-            session.rollback()
-            flash(request, gettext(lang, str(exc)), "error")
-            return _redirect(ticket)
+        on_refusal(request, _url(ticket))
+        record = citizens.confirm(session, access.agent, ticket, chosen)
         record_id = record.id or 0
     registry.reload([record_id])
     flash(request, gettext(lang, "Citizen confirmed."))
@@ -343,18 +307,14 @@ def assign(
     lang = language(request)
     with db.write() as session:
         ticket = load_ticket(session, reference, access)
-        try:
-            services.assign(
-                session,
-                access.agent,
-                ticket,
-                int(agent_id) if agent_id.isdigit() else None,
-                int(team_id) if team_id.isdigit() else None,
-                settings.inbox.confidential_teams,
-            )
-        except services.Conflict as exc:
-            session.rollback()
-            flash(request, gettext(lang, str(exc)), "error")
-            return _redirect(ticket)
+        on_refusal(request, _url(ticket))
+        services.assign(
+            session,
+            access.agent,
+            ticket,
+            int(agent_id) if agent_id.isdigit() else None,
+            int(team_id) if team_id.isdigit() else None,
+            settings.inbox.confidential_teams,
+        )
     flash(request, gettext(lang, "Ticket reassigned."))
     return _redirect(ticket)

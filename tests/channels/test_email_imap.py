@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from channels import email_imap
 from channels.base import Runtime
+from channels.email import imap
 from gateway.core.channel_state import Reporter, load_checkpoint
 from gateway.core.db import Database
 from gateway.core.models import ChannelState, JournalItem, JournalStatus
@@ -76,7 +76,7 @@ class Pollers:
 
     def __enter__(self) -> Pollers:
         self.journal.start()
-        for poll in email_imap.pollers(self.runtime):
+        for poll in imap.pollers(self.runtime):
             thread = threading.Thread(target=poll, daemon=True)
             thread.start()
             self.threads.append(thread)
@@ -442,21 +442,18 @@ def test_a_hung_server_is_reported_as_a_timeout_and_does_not_hold_up_shutdown(
 
 def test_helpers() -> None:
     # UID n:* always returns the highest UID, even below n: it must not be fetched again.
-    assert email_imap.fresh_uids([7], 7) == []
-    assert email_imap.fresh_uids([9, 8, 8], 7) == [8, 9]
+    assert imap.fresh_uids([7], 7) == []
+    assert imap.fresh_uids([9, 8, 8], 7) == [8, 9]
     box = ImapMailbox(name="mairie", username="accueil@mairie.example")
-    text = email_imap.error_text(ConnectionRefusedError(111, "Connection refused"), box)
+    text = imap.error_text(ConnectionRefusedError(111, "Connection refused"), box)
     assert text.startswith("connection refused")
-    leak = email_imap.error_text(OSError("no such user accueil@mairie.example"), box)
+    leak = imap.error_text(OSError("no such user accueil@mairie.example"), box)
     assert "accueil@" not in leak and leak.endswith("no such user …")
     # Other errors may quote what was being stored (a database error quotes its parameters).
     stored = RuntimeError("INSERT … parameters: (b'From: Marie Dupont <marie@orange.fr>')")
-    assert email_imap.error_text(stored, box) == "error (RuntimeError)"
+    assert imap.error_text(stored, box) == "error (RuntimeError)"
     short = ImapMailbox(name="mairie", username="u")
-    assert (
-        email_imap.error_text(TimeoutError("timed out"), short)
-        == "timeout (TimeoutError): timed out"
-    )
+    assert imap.error_text(TimeoutError("timed out"), short) == "timeout (TimeoutError): timed out"
 
 
 @pytest.mark.e2e

@@ -521,6 +521,7 @@ def test_cdr_reader_groups_ring_group_rows_and_reports_bad_lines() -> None:
     msg = normalize(b"\n".join(raw[:2]), envelope)  # one call rang two phones: answered
     assert msg.call is not None and msg.call["outcome"] == "answered"
     assert msg.call["key"] == "asterisk:1763903100.1" and msg.sender == NUMBER
+    assert msg.automated == "imported"  # a call from a CDR file may be days old: never texted
 
 
 def _cdr_line(fields: list[str | int]) -> str:

@@ -12,9 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 
-from channels import sms_twilio
 from channels.base import ChannelError, ParseError, RemoteAttachment
 from channels.simulators.twilio import TwilioSimulator
+from channels.sms_twilio.parse import normalize
+from channels.sms_twilio.send import fetch, send
 from gateway.app import create_app
 from gateway.core.blobs import BlobStore
 from gateway.core.db import Database
@@ -261,7 +262,7 @@ def test_media_redirected_to_the_cdn_is_fetched_without_our_credentials(
     s = with_twilio(settings, sim, media_hosts=[sim.media_host, cdn_host])
     sim.redirect_media = True
     url = sim.add_media(JPEG, "image/jpeg")
-    got = sms_twilio.fetch(s, RemoteAttachment(url, "image/jpeg", "mms-1.jpg"))
+    got = fetch(s, RemoteAttachment(url, "image/jpeg", "mms-1.jpg"))
     assert (got.filename, got.content_type, got.data) == ("mms-1.jpg", "image/jpeg", JPEG)
     (api,) = sim.seen("api")
     (cdn,) = sim.seen("cdn")
@@ -274,7 +275,7 @@ def test_a_redirect_to_an_unlisted_plain_http_host_is_not_followed(
     sim.redirect_media = True
     url = sim.add_media(JPEG, "image/jpeg")
     with pytest.raises(ChannelError) as err:
-        sms_twilio.fetch(tw, RemoteAttachment(url, "image/jpeg", "mms-1.jpg"))
+        fetch(tw, RemoteAttachment(url, "image/jpeg", "mms-1.jpg"))
     assert err.value.permanent
     assert sim.seen("cdn") == []
 
@@ -308,7 +309,7 @@ def test_media_on_another_host_is_refused_unrequested_and_the_message_still_arri
 def test_fetch_refuses_what_is_not_on_twilios_media_hosts(settings: Settings, url: str) -> None:
     s = settings.model_copy(update={"twilio": TwilioSettings(enabled=True, account_sid="AC1")})
     with pytest.raises(ChannelError) as err:
-        sms_twilio.fetch(s, RemoteAttachment(url, "image/jpeg", "mms-1.jpg"))
+        fetch(s, RemoteAttachment(url, "image/jpeg", "mms-1.jpg"))
     assert err.value.permanent
 
 
@@ -318,15 +319,15 @@ def test_fetch_caps_the_size_and_tells_gone_from_unavailable(
     url = sim.add_media(b"x" * 5000, "image/jpeg")
     small = tw.model_copy(update={"smtp": tw.smtp.model_copy(update={"max_message_size": 4096})})
     with pytest.raises(ChannelError) as err:
-        sms_twilio.fetch(small, RemoteAttachment(url, "image/jpeg", "mms-1.jpg"))
+        fetch(small, RemoteAttachment(url, "image/jpeg", "mms-1.jpg"))
     assert err.value.permanent and "size" in str(err.value)
     with pytest.raises(ChannelError) as err:
-        sms_twilio.fetch(tw, RemoteAttachment(url + "0", "image/jpeg", "mms-1.jpg"))
+        fetch(tw, RemoteAttachment(url + "0", "image/jpeg", "mms-1.jpg"))
     assert err.value.permanent  # 404: deleted media
     down = with_twilio(tw, sim, media_hosts=[f"127.0.0.1:{free_port()}"])
     gone = url.replace(sim.media_host, down.twilio.media_hosts[0])
     with pytest.raises(ChannelError) as err:
-        sms_twilio.fetch(down, RemoteAttachment(gone, "image/jpeg", "mms-1.jpg"))
+        fetch(down, RemoteAttachment(gone, "image/jpeg", "mms-1.jpg"))
     assert not err.value.permanent  # connection refused: retried later
 
 
@@ -337,7 +338,7 @@ def test_send_goes_through_the_official_client_to_twilio(
     tw: Settings, sim: TwilioSimulator
 ) -> None:
     body = "Mairie : demande enregistrée sous la référence K7M4-9XQ2."
-    sent = sms_twilio.send(tw, CITIZEN, {"body": body, "automatic": True, "in_reply_to": None})
+    sent = send(tw, CITIZEN, {"body": body, "automatic": True, "in_reply_to": None})
     (record,) = sim.sent
     assert sent.provider_id == record["sid"] and sent.status == "queued"
     assert record["sid"].startswith("SM") and len(record["sid"]) == 34
@@ -351,7 +352,7 @@ def test_send_through_a_messaging_service_without_status_callbacks(
     s = with_twilio(
         settings, sim, from_number="", messaging_service_sid="MG" + "a" * 32, status_callbacks=False
     )
-    sent = sms_twilio.send(s, CITIZEN, {"body": "Bonjour", "automatic": False, "in_reply_to": None})
+    sent = send(s, CITIZEN, {"body": "Bonjour", "automatic": False, "in_reply_to": None})
     (record,) = sim.sent
     assert record["messaging_service_sid"] == "MG" + "a" * 32 and record["from"] == ""
     assert record["status_callback"] == "" and sent.status == "accepted"
@@ -387,9 +388,9 @@ def test_send_errors_are_permanent_or_transient_as_retrying_can_help(
 ) -> None:
     s = _fail(sim, case, tw)
     with pytest.raises(ChannelError) as err:
-        sms_twilio.send(s, CITIZEN, {"body": "Bonjour", "automatic": True, "in_reply_to": None})
+        send(s, CITIZEN, {"body": "Bonjour", "automatic": True, "in_reply_to": None})
     assert err.value.permanent is permanent
-    assert getattr(err.value, "optout", False) is optout
+    assert err.value.opt_out is optout
     assert text in str(err.value) and CITIZEN not in str(err.value)
     assert sim.sent == []
 
@@ -458,7 +459,7 @@ def test_opt_out_and_opt_in_keywords(body: str, opt_out_type: str, control: str 
     params = {"MessageSid": "SM" + "0" * 32, "From": CITIZEN, "Body": body}
     if opt_out_type:
         params["OptOutType"] = opt_out_type
-    assert sms_twilio.normalize(urlencode(params).encode(), {}).control == control
+    assert normalize(urlencode(params).encode(), {}).control == control
 
 
 # -- corpus ---------------------------------------------------------------------------------------
@@ -472,9 +473,9 @@ def test_corpus(name: str, settings: Settings) -> None:
     want = EXPECTED[name]
     if want.get("error") == "ParseError":
         with pytest.raises(ParseError):
-            sms_twilio.normalize(raw, {})
+            normalize(raw, {})
         return
-    msg = sms_twilio.normalize(raw, {})
+    msg = normalize(raw, {})
     assert msg.channel == "sms" and msg.sender == want["sender"]
     assert msg.message_id and msg.message_id[:2] in ("SM", "MM") and msg.subject == ""
     assert msg.control == want.get("control")
@@ -485,7 +486,7 @@ def test_corpus(name: str, settings: Settings) -> None:
     if want.get("fetch") == "refused":  # refused before any request: no network here
         for ref in msg.remote_attachments:
             with pytest.raises(ChannelError) as err:
-                sms_twilio.fetch(settings, ref)
+                fetch(settings, ref)
             assert err.value.permanent
 
 
@@ -494,13 +495,13 @@ def test_a_1600_character_sms_is_kept_whole(sim: TwilioSimulator) -> None:
         :1600
     ]
     raw = urlencode(sim.sms_params(CITIZEN, body)).encode()
-    msg = sms_twilio.normalize(raw, {})
+    msg = normalize(raw, {})
     assert msg.text == body and len(msg.text) == 1600
 
 
 def test_normalize_reads_what_the_simulator_posts_without_any_request(sim: TwilioSimulator) -> None:
     params = sim.sms_params("0612345678", "Bonjour", media=[(JPEG, "image/jpeg; charset=binary")])
-    msg = sms_twilio.normalize(urlencode(params).encode(), {})
+    msg = normalize(urlencode(params).encode(), {})
     assert msg.sender == CITIZEN and msg.recipients == (sim.number,)
     assert msg.message_id == params["MessageSid"] and msg.message_id.startswith("MM")
     (ref,) = msg.remote_attachments

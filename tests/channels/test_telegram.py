@@ -13,9 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from channels import telegram
 from channels.base import ChannelError, ParseError, RemoteAttachment, Runtime
 from channels.simulators.telegram import TelegramSimulator, make_update, post_update
+from channels.telegram.parse import normalize, wanted
+from channels.telegram.poller import poll_once, pollers
+from channels.telegram.send import fetch, send
 from gateway.app import create_app
 from gateway.core.blobs import BlobStore
 from gateway.core.channel_state import Reporter, load_checkpoint
@@ -296,19 +298,17 @@ def test_send_is_plain_text_and_answers_the_message_it_replies_to(
     tg: Settings, sim: TelegramSimulator
 ) -> None:
     body = "<b>Bonjour</b> Mme Lefèvre, votre RDV est *jeudi* à 10 h ✅"
-    sent = telegram.send(
-        tg, f"telegram:{CHAT}", {"body": body, "in_reply_to": f"telegram:{CHAT}:42"}
-    )
+    sent = send(tg, f"telegram:{CHAT}", {"body": body, "in_reply_to": f"telegram:{CHAT}:42"})
     (record,) = sim.sent
     assert sent.provider_id == f"telegram:{CHAT}:{record['message_id']}" and sent.status == "sent"
     assert (record["text"], record["parse_mode"], record["reply_to_message_id"]) == (body, None, 42)
-    telegram.send(tg, f"telegram:{CHAT}", {"body": "Suite", "in_reply_to": "telegram-update:9"})
+    send(tg, f"telegram:{CHAT}", {"body": "Suite", "in_reply_to": "telegram-update:9"})
     assert sim.sent[1]["reply_to_message_id"] is None
 
 
 def test_a_long_reply_is_split_at_telegrams_limit(tg: Settings, sim: TelegramSimulator) -> None:
     body = "\n".join(f"Ligne {i} : réponse détaillée de la mairie 📄" for i in range(300))
-    telegram.send(tg, f"telegram:{CHAT}", {"body": body})
+    send(tg, f"telegram:{CHAT}", {"body": body})
     texts = sim.sent_to(CHAT)
     assert len(texts) > 1 and "".join(texts) == body
     assert all(len(t.encode("utf-16-le")) // 2 <= 4096 for t in texts)
@@ -331,7 +331,7 @@ def test_send_errors_say_whether_retrying_can_help(
 ) -> None:
     setup(sim)
     with pytest.raises(ChannelError) as err:
-        telegram.send(tg, f"telegram:{CHAT}", {"body": "Bonjour"})
+        send(tg, f"telegram:{CHAT}", {"body": "Bonjour"})
     assert err.value.permanent is permanent
     assert not sim.sent
 
@@ -343,11 +343,11 @@ def test_send_to_an_unreachable_api_or_with_a_bad_token_is_transient(
     bad_token = with_telegram(settings, sim, bot_token="123:revoked")
     for conf in (down, bad_token):
         with pytest.raises(ChannelError) as err:
-            telegram.send(conf, f"telegram:{CHAT}", {"body": "Bonjour"})
+            send(conf, f"telegram:{CHAT}", {"body": "Bonjour"})
         assert not err.value.permanent
     for recipient in ("telegram:abc", f"x:{CHAT}", "+33612345678"):
         with pytest.raises(ChannelError) as err:
-            telegram.send(settings, recipient, {"body": "Bonjour"})
+            send(settings, recipient, {"body": "Bonjour"})
         assert err.value.permanent
 
 
@@ -356,16 +356,16 @@ def test_fetch_refuses_what_it_must_and_retries_what_it_can(
 ) -> None:
     tg = with_telegram(settings, sim)
     sim.add_file("BQAD-ok", b"%PDF", "documents/file_1.pdf")
-    got = telegram.fetch(tg, RemoteAttachment("tg-file:BQAD-ok"))
+    got = fetch(tg, RemoteAttachment("tg-file:BQAD-ok"))
     assert (got.filename, got.content_type, got.data) == ("file_1.pdf", "application/pdf", b"%PDF")
     sim.add_file("BQAD-huge", b"\0" * (20 * 1024 * 1024 + 1), "documents/file_2.bin")
     for ref in ("tg-file:BQAD-huge", "tg-file:unknown", "tg-file:", "https://evil.example/x"):
         with pytest.raises(ChannelError) as err:
-            telegram.fetch(tg, RemoteAttachment(ref))
+            fetch(tg, RemoteAttachment(ref))
         assert err.value.permanent, ref
     down = with_telegram(settings, sim, api_base=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(ChannelError) as err:
-        telegram.fetch(down, RemoteAttachment("tg-file:BQAD-ok"))
+        fetch(down, RemoteAttachment("tg-file:BQAD-ok"))
     assert not err.value.permanent
 
 
@@ -402,12 +402,12 @@ def test_the_poller_journals_updates_and_its_checkpoint_survives_a_restart(
         make_update(3, CHAT, text="Suite"),
     ):
         sim.push_update(update)
-    assert telegram.poll_once(runtime(polling, db, journal), first=True) == 2
+    assert poll_once(runtime(polling, db, journal), first=True) == 2
     assert sim.webhook is None
     assert journaled_ids(db) == [1, 3]
     assert load_checkpoint(db, "telegram") == {"offset": 4}
     sim.push_update(make_update(4, CHAT, text="Encore"))
-    assert telegram.poll_once(runtime(polling, db, journal)) == 1  # a new process, same db
+    assert poll_once(runtime(polling, db, journal)) == 1  # a new process, same db
     assert journaled_ids(db) == [1, 3, 4]
     assert load_checkpoint(db, "telegram") == {"offset": 5}
     assert sim.calls("getUpdates")[-1]["offset"] == "4"
@@ -423,9 +423,9 @@ def test_an_update_not_committed_does_not_move_the_checkpoint(
         raise OSError("journal unavailable")
 
     with pytest.raises(OSError):
-        telegram.poll_once(runtime(polling, db, journal, ingest=broken))
+        poll_once(runtime(polling, db, journal, ingest=broken))
     assert load_checkpoint(db, "telegram") is None
-    assert telegram.poll_once(runtime(polling, db, journal)) == 1
+    assert poll_once(runtime(polling, db, journal)) == 1
 
 
 def test_the_poller_thread_recovers_from_errors_and_stops_promptly(
@@ -433,8 +433,8 @@ def test_the_poller_thread_recovers_from_errors_and_stops_promptly(
 ) -> None:
     polling = with_telegram(settings, sim, mode="polling", poll_timeout_seconds=25)
     rt = runtime(polling, db, journal)
-    (poll,) = telegram.pollers(rt)
-    assert telegram.pollers(runtime(with_telegram(settings, sim), db, journal)) == []
+    (poll,) = pollers(rt)
+    assert pollers(runtime(with_telegram(settings, sim), db, journal)) == []
     sim.fail_next("getUpdates", 500)
     thread = threading.Thread(target=poll)
     thread.start()
@@ -501,8 +501,8 @@ def test_the_corpus_is_entirely_covered() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_corpus_updates_normalize(name: str) -> None:
     raw = (CORPUS / f"{name}.json").read_bytes()
-    assert telegram.wanted(raw)
-    msg = telegram.normalize(raw, {})
+    assert wanted(raw)
+    msg = normalize(raw, {})
     expected = EXPECTED[name]
     assert msg.channel == "telegram" and msg.sender == f"telegram:{CHAT}"
     assert msg.message_id == f"telegram-update:{json.loads(raw)['update_id']}"
@@ -521,24 +521,24 @@ def test_corpus_updates_normalize(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(SKIPPED))
 def test_corpus_updates_we_do_not_take(name: str) -> None:
     raw = (CORPUS / f"{name}.json").read_bytes()
-    assert not telegram.wanted(raw)
+    assert not wanted(raw)
     with pytest.raises(ParseError):  # replayed from the journal by hand: quarantined
-        telegram.normalize(raw, {})
+        normalize(raw, {})
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_corpus_payloads_we_cannot_read_are_journaled_then_quarantined(name: str) -> None:
     raw = (CORPUS / f"{name}.json").read_bytes()
-    assert telegram.wanted(raw)
+    assert wanted(raw)
     with pytest.raises(ParseError):
-        telegram.normalize(raw, {})
+        normalize(raw, {})
 
 
 def test_huge_and_deeply_nested_payloads() -> None:
     huge = make_update(1, CHAT, text="Très long message. " * 60_000)
-    msg = telegram.normalize(json.dumps(huge).encode(), {})
+    msg = normalize(json.dumps(huge).encode(), {})
     assert len(msg.text) == len(huge["message"]["text"])
     deep = b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    assert telegram.wanted(deep)
+    assert wanted(deep)
     with pytest.raises(ParseError):
-        telegram.normalize(deep, {})
+        normalize(deep, {})

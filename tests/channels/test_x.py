@@ -15,9 +15,12 @@ import pytest
 import tweepy
 from sqlmodel import col, select
 
-from channels import x
 from channels.base import ChannelError, ParseError, Runtime
 from channels.simulators.x import XSimulator
+from channels.x import CHANNEL
+from channels.x.parse import ATTACHMENT_NOTE, normalize
+from channels.x.poller import NOT_JOURNALED
+from channels.x.send import make_client, public_text, send
 from gateway.core.channel_state import Reporter, load_checkpoint
 from gateway.core.db import Database
 from gateway.core.models import ChannelState, JournalItem, OutboxItem
@@ -60,7 +63,7 @@ def polling(settings: Settings, db: Database) -> Iterator[threading.Event]:
     journal.start()
     stop = threading.Event()
     runtime = Runtime(settings, db, journal.append_sync, Reporter(db), stop)
-    threads = [threading.Thread(target=poll) for poll in x.CHANNEL.pollers(runtime)]  # type: ignore[misc]
+    threads = [threading.Thread(target=poll) for poll in CHANNEL.pollers(runtime)]  # type: ignore[misc]
     for thread in threads:
         thread.start()
     try:
@@ -80,7 +83,7 @@ def journaled(db: Database) -> list[dict[str, Any]]:
 
 
 def ids_of(items: list[dict[str, Any]]) -> list[str]:
-    return [x.normalize(json.dumps(i).encode(), i["_envelope"]).message_id or "" for i in items]
+    return [normalize(json.dumps(i).encode(), i["_envelope"]).message_id or "" for i in items]
 
 
 def wait_journaled(db: Database, count: int, timeout: float = 10) -> list[dict[str, Any]]:
@@ -160,7 +163,7 @@ def test_a_restart_resumes_from_the_checkpoint_without_repeating(
     with polling(xs, db):
         wait_journaled(db, 2)
         # Our own DMs show up in the API too, and retweets in mentions: never journaled.
-        x.send(xs, f"x:{marie['id']}", {"body": "Réponse de la mairie", "public": False})
+        send(xs, f"x:{marie['id']}", {"body": "Réponse de la mairie", "public": False})
         sim.add_mention(sim.add_user("Quartier Nord", "qnord"), "", retweet=True)
         wait_for(lambda: len(sim.requests_to("dm_events")) >= 4, 5, "two more rounds")
     assert len(journaled(db)) == 2
@@ -288,7 +291,7 @@ def test_an_ingest_failure_keeps_the_checkpoint_and_the_item_comes_again(
             raise OSError("disk full")
         return journal.append_sync(channel, raw, envelope)
 
-    poller = x.CHANNEL.pollers(Runtime(xs, db, ingest, Reporter(db), stop))[0]  # type: ignore[misc]
+    poller = CHANNEL.pollers(Runtime(xs, db, ingest, Reporter(db), stop))[0]  # type: ignore[misc]
     thread = threading.Thread(target=poller)
     thread.start()
     try:
@@ -308,9 +311,9 @@ def test_credentials_are_checked_by_the_simulator(
 ) -> None:
     wrong = x_settings(settings, sim, consumer_secret="not-the-secret", bearer_token="")
     with pytest.raises(tweepy.Unauthorized):
-        x.make_client(wrong.x).get_direct_message_events()
+        make_client(wrong.x).get_direct_message_events()
     with pytest.raises(ChannelError) as failed:
-        x.send(wrong, "x:123", {"body": "Bonjour", "public": False})
+        send(wrong, "x:123", {"body": "Bonjour", "public": False})
     assert not failed.value.permanent  # a credentials fix lets the outbox retry succeed
     with polling(wrong, db):
         wait_for(lambda: state(db), 5, "a reported error")
@@ -324,7 +327,7 @@ def test_credentials_are_checked_by_the_simulator(
 def test_send_a_direct_message(xs: Settings, sim: XSimulator) -> None:
     marie = sim.add_user("Marie Dupont", "marie_dupont")
     body = "Bonjour Madame Dupont,\nvotre dossier K7M4-9XQ2 est prêt. 😊"
-    sent = x.send(xs, f"x:{marie['id']}", {"body": body, "automatic": False, "public": False})
+    sent = send(xs, f"x:{marie['id']}", {"body": body, "automatic": False, "public": False})
     assert sim.sent_dms == [
         {"participant_id": marie["id"], "text": body, "id": sim.sent_dms[0]["id"]}
     ]
@@ -342,10 +345,10 @@ def test_a_public_answer_is_only_the_fixed_invitation(
         "on vous rappelle au 06 12 34 56 78."
     )
     content = {"body": body, "automatic": True, "public": True, "lang": lang}
-    sent = x.send(xs, f"x:{marie['id']}", {**content, "in_reply_to": f"x-tweet:{mention['id']}"})
+    sent = send(xs, f"x:{marie['id']}", {**content, "in_reply_to": f"x-tweet:{mention['id']}"})
     [tweet] = sim.posted_tweets
     assert sent.provider_id == f"x-tweet:{tweet['id']}" and tweet["in_reply_to"] == mention["id"]
-    assert tweet["text"] == (x.public_text("en") if lang == "en" else INVITATION_FR)
+    assert tweet["text"] == (public_text("en") if lang == "en" else INVITATION_FR)
     for private in ("Marie", "Dupont", "K7M4", "9XQ2", "06 12", "78", "bruit"):
         assert private not in tweet["text"]
     assert not sim.sent_dms
@@ -356,7 +359,7 @@ def test_a_public_answer_without_the_tweet_it_answers_is_refused(
 ) -> None:
     for in_reply_to in (None, "x-dm:1790000000000000001", "x-tweet:abc"):
         with pytest.raises(ChannelError) as failed:
-            x.send(xs, "x:42", {"body": "Bonjour", "public": True, "in_reply_to": in_reply_to})
+            send(xs, "x:42", {"body": "Bonjour", "public": True, "in_reply_to": in_reply_to})
         assert failed.value.permanent
     assert not sim.posted_tweets and not sim.calls
 
@@ -378,11 +381,11 @@ def test_send_errors_say_whether_a_retry_can_help(xs: Settings, sim: XSimulator)
         if inject:
             sim.fail_next("dm_send", int(inject))
         with pytest.raises(ChannelError) as failed:
-            x.send(xs, recipient, {"body": "Bonjour", "public": False})
+            send(xs, recipient, {"body": "Bonjour", "public": False})
         assert failed.value.permanent is permanent, (recipient, inject)
         assert "Bonjour" not in str(failed.value)
     with pytest.raises(ChannelError) as failed:
-        x.send(xs, f"x:{open_user['id']}", {"body": "x" * 10_001, "public": False})
+        send(xs, f"x:{open_user['id']}", {"body": "x" * 10_001, "public": False})
     assert failed.value.permanent
     assert not sim.sent_dms
 
@@ -391,7 +394,7 @@ def test_an_unreachable_api_is_a_transient_error(settings: Settings) -> None:
     with XSimulator() as sim:
         xs = x_settings(settings, sim)
     with pytest.raises(ChannelError) as failed:  # the simulator is gone: connection refused
-        x.send(xs, "x:42", {"body": "Bonjour", "public": False})
+        send(xs, "x:42", {"body": "Bonjour", "public": False})
     assert not failed.value.permanent
 
 
@@ -434,7 +437,7 @@ EXPECTED: dict[str, dict[str, Any] | type[ParseError]] = {
         "text": "Bonjour, facture n° 4321 ici café",
         "sender_name": "Admin Mairie (@faux_admin)",
     },
-    "dm_attachment_only.json": {"text": x.ATTACHMENT_NOTE},
+    "dm_attachment_only.json": {"text": ATTACHMENT_NOTE},
     "missing_author_object.json": {"sender": "x:1790000000000000088", "sender_name": ""},
     "dm_participants_join.json": ParseError,
     "malformed.json": ParseError,
@@ -455,15 +458,15 @@ def test_corpus(name: str) -> None:
     expected = EXPECTED[name]
     if expected is ParseError:
         with pytest.raises(ParseError):
-            x.normalize(raw, {"user_id": OUR_ID})
+            normalize(raw, {"user_id": OUR_ID})
         return
     assert isinstance(expected, dict)
-    msg = x.normalize(raw, {"user_id": OUR_ID})
+    msg = normalize(raw, {"user_id": OUR_ID})
     assert msg.channel == "x"
     assert "\x00" not in msg.text + msg.sender_name and "\u202e" not in msg.text + msg.sender_name
     checks = dict(expected)
     # Our own items and retweets are not journaled by the poller; anything else is.
-    assert (msg.automated in x.NOT_JOURNALED) == ("automated" in checks)
+    assert (msg.automated in NOT_JOURNALED) == ("automated" in checks)
     if "text_has" in checks:
         assert checks.pop("text_has") in msg.text
     for field, value in checks.items():
@@ -473,16 +476,16 @@ def test_corpus(name: str) -> None:
 def test_huge_and_odd_payloads() -> None:
     huge = "é" * 1_000_000
     item = {"kind": "dm", "event": {"id": "1", "sender_id": "2", "text": huge}, "sender": None}
-    assert x.normalize(json.dumps(item).encode(), {}).text == huge
-    assert x.normalize(json.dumps(item).encode(), {}).automated is None  # no account id known
+    assert normalize(json.dumps(item).encode(), {}).text == huge
+    assert normalize(json.dumps(item).encode(), {}).automated is None  # no account id known
     with pytest.raises(ParseError):
-        x.normalize(b"\xff\xfe not utf-8", {})
+        normalize(b"\xff\xfe not utf-8", {})
     item["event"] = {"id": "1" * 40, "sender_id": "2", "text": "trop long pour un id"}
     with pytest.raises(ParseError):
-        x.normalize(json.dumps(item).encode(), {})
+        normalize(json.dumps(item).encode(), {})
     bad_date = {"id": "1", "author_id": "2", "text": "a", "created_at": "hier"}
     with pytest.raises(ParseError):
-        x.normalize(json.dumps({"kind": "mention", "tweet": bad_date}).encode(), {})
+        normalize(json.dumps({"kind": "mention", "tweet": bad_date}).encode(), {})
 
 
 def test_guichet_serve_polls_x_acknowledges_and_stops_cleanly(

@@ -1,6 +1,6 @@
 """Stage: telephony events on the call log; only calls nobody answered go on to a ticket.
 
-``record`` folds each event into the call's row (``Call``, one per ``call_key``). Events may
+It folds each event into the call's row (``Call``, one per ``call_key``). Events may
 come twice or out of order, so every update is idempotent and never goes backwards: times are
 kept once known, and the outcome only moves up ``RANK`` (a late ``newCall`` after the hangup
 changes nothing). The citizen is set when exactly one citizen holds the number.
@@ -8,15 +8,16 @@ changes nothing). The citizen is set when exactly one citizen holds the number.
 Then it decides, as Zammad's caller log does: a hangup of an incoming call that nobody answered
 (Zammad's rule: no ``answer`` event before it, whatever the cause, except ``forwarded``), or
 that ended on the voicemail, goes on through the pipeline to become a "call back" ticket (the
-thread stage joins the caller's open ticket if she has one); ``link`` then records the ticket
-on the call. Everything else (ringing, answered, outgoing, a missed call with a withheld
-number, an imported call older than the import's cutoff) is handled here: on the citizen's
-timeline through the call row, no ticket. A voicemail's recording and transcription always go
-on: they carry something to hear or read, and join the call's ticket.
+thread stage joins the caller's open ticket if she has one); the ``link_call`` stage then
+records the ticket on the call. Everything else (ringing, answered, outgoing, a missed call
+with a withheld number, an imported call older than the import's cutoff) is handled here: on
+the citizen's timeline through the call row, no ticket. A voicemail's recording and
+transcription always go on: they carry something to hear or read, and join the call's ticket.
 
 A withheld number cannot be matched nor called back, and must not join another anonymous
-caller's conversation: its voicemail goes straight to the ticket stage, joining only its own
-call's ticket, with no citizen and flagged for an agent to identify the caller.
+caller's conversation: its voicemail is marked ``unidentified``, which the thread, matching and
+acknowledge stages skip, so that it joins only its own call's ticket, with no citizen, flagged
+for an agent to identify the caller.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from sqlmodel import select
 
 from channels.phone.common import ANONYMOUS_SENDER, describe
 from gateway.core.db import serialize_on
-from gateway.pipeline import fetch_media, route, ticket
 from gateway.pipeline.context import Context
 from inbox.contacts import holders
 from inbox.models import Call, Ticket
@@ -136,7 +136,7 @@ def _ring_text(ctx: Context, call: Call) -> None:
     ctx.msg = dataclasses.replace(ctx.msg, subject=subject, text=text)
 
 
-def record(ctx: Context) -> None:
+def run(ctx: Context) -> None:
     event = ctx.msg.call
     if event is None:
         return
@@ -152,24 +152,6 @@ def record(ctx: Context) -> None:
         ctx.claimed_ticket = ctx.session.get(Ticket, call.ticket_id)
         ctx.claimed_by = "call"
     if ctx.msg.sender == ANONYMOUS_SENDER:
+        # The later stages know: no conversation to join, no one to match or acknowledge.
+        ctx.unidentified = True
         ctx.review_reasons.append("citizen_uncertain")
-        fetch_media.run(ctx)
-        ticket.run(ctx)
-        route.run(ctx)
-        link(ctx)
-        ctx.stopped = ctx.finished = True
-
-
-def link(ctx: Context) -> None:
-    """Record the ticket on the call, and the citizen the ticket found if the call had none."""
-    event = ctx.msg.call
-    if event is None or ctx.ticket is None:
-        return
-    call = ctx.session.exec(select(Call).where(Call.call_key == str(event["key"])[:200])).first()
-    if call is None:
-        return
-    if call.ticket_id is None:
-        call.ticket_id = ctx.ticket.id
-    if call.citizen_id is None:
-        call.citizen_id = ctx.ticket.citizen_id
-    ctx.session.add(call)

@@ -1,17 +1,11 @@
-"""E-mail over SMTP: the inbound aiosmtpd handler and outbound composition and relay sending.
-
-The handler only verifies and journals (house style 1): RCPT is refused with 550 for a domain
-we do not serve, DATA larger than the limit gets 552, and 250 is given only once the raw bytes
-are committed to the journal; if that commit fails the client gets 451 and its MTA retries.
-"""
+"""E-mail out: threaded messages composed from an outbox row and handed to the relay."""
 
 from __future__ import annotations
 
-import logging
 import smtplib
 import ssl
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -19,56 +13,17 @@ from email.utils import format_datetime, localtime
 from typing import Any
 
 from channels.base import ChannelError, Sent
-from channels.email import normalize_address
 from gateway.core.settings import RelaySettings, Settings
-
-log = logging.getLogger(__name__)
-
-Append = Callable[[str, bytes, dict[str, Any]], Awaitable[int]]
-
-
-class IntakeHandler:
-    """aiosmtpd handler: RCPT policy, then journal-before-250."""
-
-    def __init__(
-        self, domains: Sequence[str], append: Append, on_received: Callable[[], None]
-    ) -> None:
-        self.domains = {d.lower() for d in domains}
-        self.append = append
-        self.on_received = on_received
-        self.in_flight = 0  # DATA transactions being journaled: shutdown waits for them
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        domain = normalize_address(address).rpartition("@")[2]
-        if domain not in self.domains:
-            return "550 5.1.1 Mailbox unavailable: we do not accept mail for this domain"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or envelope.content
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogateescape")
-        meta = {
-            "mail_from": envelope.mail_from or "",
-            "rcpt_tos": list(envelope.rcpt_tos),
-        }
-        self.in_flight += 1
-        try:
-            journal_id = await self.append("email", bytes(raw), meta)
-        except Exception as exc:
-            log.error("could not journal an inbound message: %s", type(exc).__name__)
-            return "451 4.3.0 Temporary failure, please retry later"
-        finally:
-            self.in_flight -= 1
-        self.on_received()
-        return f"250 2.0.0 Queued as J{journal_id}"
 
 
 def new_message_id(domain: str) -> str:
     return f"{uuid.uuid4().hex}@{domain}"
+
+
+def prepare(settings: Settings, content: dict[str, Any]) -> dict[str, Any]:
+    """A queued e-mail gets its own Message-ID, so the citizen's reply threads back to us."""
+    domain = settings.smtp.from_address.rpartition("@")[2] or "guichet.invalid"
+    return {"message_id": new_message_id(domain), **content}
 
 
 def compose(
@@ -117,7 +72,7 @@ def send(relay: RelaySettings, sender: str, recipient: str, raw: bytes) -> None:
             smtp.sendmail(sender, [recipient], raw)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
-        raise _error(
+        raise ChannelError(
             f"recipient refused ({codes})", permanent=all(c >= 500 for c in codes)
         ) from exc
     except smtplib.SMTPResponseException as exc:
@@ -125,11 +80,11 @@ def send(relay: RelaySettings, sender: str, recipient: str, raw: bytes) -> None:
         detail = (
             raw_detail.decode("utf-8", "replace") if isinstance(raw_detail, bytes) else raw_detail
         )[:200]
-        raise _error(
+        raise ChannelError(
             f"relay answered {exc.smtp_code} {detail}", permanent=exc.smtp_code >= 500
         ) from exc
     except (OSError, smtplib.SMTPException) as exc:
-        raise _error(f"relay unreachable: {type(exc).__name__}", permanent=False) from exc
+        raise ChannelError(f"relay unreachable: {type(exc).__name__}", permanent=False) from exc
 
 
 def render(settings: Settings, recipient: str, content: dict[str, Any]) -> bytes:
@@ -152,9 +107,3 @@ def send_content(settings: Settings, recipient: str, content: dict[str, Any]) ->
     raw = render(settings, recipient, content)
     send(settings.relay, settings.smtp.from_address, recipient, raw)
     return Sent(provider_id=content["message_id"])
-
-
-def _error(message: str, *, permanent: bool) -> ChannelError:
-    err = ChannelError(message)
-    err.permanent = permanent
-    return err

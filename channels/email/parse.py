@@ -74,6 +74,9 @@ def normalize(
         text = html_to_text(parts.html)
     references = _msg_ids(_raw(msg, "In-Reply-To")) + _msg_ids(_raw(msg, "References"))
     message_ids = _msg_ids(_raw(msg, "Message-ID"))
+    html = remote = None
+    if parts.html is not None:
+        html, remote = sanitize_html(parts.html), sanitize_html(parts.html, remote_images=True)
     return InboundMessage(
         channel="email",
         sender=sender,
@@ -81,7 +84,8 @@ def normalize(
         recipients=_recipients(msg, recipients),
         subject=_decode_header(_raw(msg, "Subject")),
         text=text,
-        html=sanitize_html(parts.html) if parts.html is not None else None,
+        html=html,
+        html_remote=remote if remote != html else None,
         quote_start=split_quote(text),
         message_id=message_ids[0] if message_ids else None,
         references=tuple(dict.fromkeys(references)),
@@ -493,12 +497,6 @@ def sanitize_html(html: str, remote_images: bool = False) -> str:
         link_rel="noopener noreferrer nofollow",
     )
     return cleaned.strip()
-
-
-def html_with_remote_images(raw: bytes) -> str | None:
-    """The message's HTML, sanitized, with its remote (https) images, for an agent who asks."""
-    _msg, parts = _parse(raw)
-    return sanitize_html(parts.html, remote_images=True) if parts.html is not None else None
 
 
 _PARAGRAPHS = {
