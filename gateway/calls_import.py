@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from channels.phone.asterisk import payloads
+from channels.phone.common import NAME
 from gateway.core.db import Database
 from gateway.core.models import JournalItem, JournalStatus
 from gateway.journal import Journal
@@ -30,7 +31,7 @@ def _known(db: Database, keys: list[str]) -> set[str]:
             found |= set(session.exec(select(Call.call_key).where(col(Call.call_key).in_(chunk))))
         pending = session.exec(
             select(JournalItem.envelope).where(
-                JournalItem.channel == "phone", JournalItem.status == JournalStatus.pending
+                JournalItem.channel == NAME, JournalItem.status == JournalStatus.pending
             )
         ).all()
     found |= {e.get("key", "") for e in pending if e.get("source") == "asterisk"}

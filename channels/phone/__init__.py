@@ -26,7 +26,15 @@ from channels.base import (
     short_acknowledgement,
 )
 from channels.phone import asterisk, cti, twilio_voice
-from channels.phone.common import ANONYMOUS_SENDER, at_of, describe, message, new_event, number_of
+from channels.phone.common import (
+    ANONYMOUS_SENDER,
+    NAME,
+    at_of,
+    describe,
+    message,
+    new_event,
+    number_of,
+)
 from channels.sms_twilio.send import fetch
 from channels.sms_twilio.text import sms_text
 from channels.webhooks import Webhooks
@@ -85,7 +93,7 @@ webhooks.include(cti.webhooks)
 webhooks.include(twilio_voice.webhooks)
 
 CHANNEL = Channel(
-    name="phone",
+    name=NAME,
     normalize=normalize,
     label=Label(fr="Téléphone", en="Phone"),
     icon="☎",

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from channels.phone.common import NAME
 from gateway.core.spreadsheet import RowError  # the same reading as the citizen register
 
 COLUMNS = (
@@ -205,7 +206,7 @@ def payloads(
 ) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
     """One journal payload per call: its rows as CSV, and where they came from."""
     for key, (line, rows) in calls.items():
-        yield "phone", to_csv(rows), {**envelope, "key": key, "file": path.name, "line": line}
+        yield NAME, to_csv(rows), {**envelope, "key": key, "file": path.name, "line": line}
 
 
 def import_envelope(tz_name: str, callbacks_since_hours: float, lang: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from channels.web import ingest
 from matching import normalize_phone
 
 log = logging.getLogger(__name__)
+NAME = "phone"
 ANONYMOUS_SENDER = "phone:anonymous"
 # Withheld caller ids as PBXs and Twilio spell them (Twilio's are "ANONYMOUS", "RESTRICTED",
 # "BLOCKED", "UNAVAILABLE" and "UNKNOWN" typed on a keypad).
@@ -133,7 +134,7 @@ def message(
     subject, text = wording
     event["at"] = at.isoformat()
     return InboundMessage(
-        channel="phone",
+        channel=NAME,
         sender=event["number"] or ANONYMOUS_SENDER,
         message_id=f"{event['key']}:{event['event']}",
         subject=subject,
@@ -174,7 +175,7 @@ def now() -> str:
 async def journal(request: Request, raw: bytes, envelope: dict[str, Any]) -> None:
     """Commit the event to the journal, or answer 503 so that the provider retries."""
     try:
-        await ingest(request, "phone", raw, envelope)
+        await ingest(request, NAME, raw, envelope)
     except Exception as exc:
         log.error("phone event not journaled: %s", type(exc).__name__)
         raise HTTPException(503, "try again later") from exc
