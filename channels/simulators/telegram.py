@@ -20,14 +20,14 @@ ids (400 chat not found), ``fail_next(method, status, retry_after)`` (a 429, a 5
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import Any, Self
+from urllib.parse import unquote
 
 import httpx
+
+from channels.simulators.base import Reply, Request, Simulator, json_reply
 
 BOT_ID = 7000000001
 BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "Mairie", "username": "mairie_bot"}
@@ -52,11 +52,24 @@ class _ApiError(Exception):
             retry_after=retry_after
         )
 
+    def reply(self) -> Reply:
+        payload: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.status,
+            "description": self.description,
+        }
+        if self.retry_after is not None:
+            payload["parameters"] = {"retry_after": self.retry_after}
+        return json_reply(self.status, payload)
 
-class TelegramSimulator:
+
+class TelegramSimulator(Simulator):
     """The Bot API on 127.0.0.1 (a free port), recording what it is asked to do."""
 
+    quiet = True  # a client that hung up on a long poll: nothing to report
+
     def __init__(self, token: str = "123456789:AAH-simulated-bot-token") -> None:
+        super().__init__()
         self.token = token
         self.blocked: set[int] = set()  # chats whose user blocked the bot: 403
         self.missing: set[int] = set()  # chats that do not exist: 400 "chat not found"
@@ -68,81 +81,76 @@ class TelegramSimulator:
         self._next_update_id = 1
         self._next_message_id = 1000
         self._errors: dict[str, deque[_ApiError]] = {}
-        self._cond = threading.Condition()
         self._closing = False
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle --
 
-    def start(self) -> TelegramSimulator:
+    def start(self) -> Self:
         self._closing = False
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.sim = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
-        with self._cond:
+        with self._lock:
             self._closing = True  # long polls waiting for updates return at once
-            self._cond.notify_all()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> TelegramSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() the simulator first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+            self._lock.notify_all()
+        super().stop()
 
     # -- what tests and the demo set up --
 
     def add_file(self, file_id: str, data: bytes, file_path: str) -> None:
         """A file citizens sent (a photo size, a document), served by getFile and /file/."""
-        with self._cond:
+        with self._lock:
             self._files[file_id] = (data, file_path)
 
     def push_update(self, update: dict[str, Any]) -> int:
         """Queue an update for getUpdates (``update_id`` assigned if missing); return its id."""
-        with self._cond:
+        with self._lock:
             update = dict(update)
             update.setdefault("update_id", self._next_update_id)
             self._next_update_id = max(self._next_update_id, int(update["update_id"])) + 1
             self._updates.append(update)
-            self._cond.notify_all()
+            self._lock.notify_all()
             return int(update["update_id"])
 
     def fail_next(
         self, method: str, status: int, retry_after: int | None = None, times: int = 1
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail with ``status`` (429, 500 …)."""
-        with self._cond:
+        with self._lock:
             queue = self._errors.setdefault(method.lower(), deque())
             queue.extend(_ApiError(status, retry_after=retry_after) for _ in range(times))
 
     def sent_to(self, chat_id: int) -> list[str]:
-        with self._cond:
+        with self._lock:
             return [m["text"] for m in self.sent if m["chat_id"] == chat_id]
 
     def calls(self, method: str) -> list[dict[str, Any]]:
-        with self._cond:
+        with self._lock:
             return [params for name, params in self.requests if name == method.lower()]
 
     # -- the API --
 
+    def respond(self, request: Request) -> Reply:
+        parts = unquote(request.path).strip("/").split("/", 2)
+        if len(parts) >= 2 and parts[0] == "file":  # /file/bot<token>/<file_path>
+            path = parts[2] if len(parts) == 3 else ""
+            data = self.download(path) if parts[1] == f"bot{self.token}" else None
+            if data is None:
+                return Reply(404, b'{"ok":false,"error_code":404,"description":"Not Found"}')
+            return Reply(200, data, "application/octet-stream")
+        if len(parts) != 2 or not parts[0].startswith("bot"):
+            return _ApiError(404).reply()
+        if parts[0] != f"bot{self.token}":
+            return _ApiError(401).reply()
+        try:
+            result = self.call(parts[1], _params(request))
+        except _ApiError as exc:
+            return exc.reply()
+        return json_reply(200, {"ok": True, "result": result})
+
     def call(self, method: str, params: dict[str, Any]) -> Any:
         method = method.lower()  # Bot API method names are case-insensitive
-        with self._cond:
+        with self._lock:
             self.requests.append((method, params))
             queue = self._errors.get(method)
             if queue:
@@ -167,7 +175,7 @@ class TelegramSimulator:
             raise _ApiError(400, "Bad Request: message is too long")
         reply = _json_param(params.get("reply_parameters")) or {}
         reply_to = _int(reply.get("message_id") or params.get("reply_to_message_id"))
-        with self._cond:
+        with self._lock:
             self._next_message_id += 1
             message = {
                 "message_id": self._next_message_id,
@@ -189,7 +197,7 @@ class TelegramSimulator:
 
     def _api_getfile(self, params: dict[str, Any]) -> Any:
         file_id = str(params.get("file_id") or "")
-        with self._cond:
+        with self._lock:
             found = self._files.get(file_id)
         if found is None:
             raise _ApiError(400, "Bad Request: invalid file_id")
@@ -212,7 +220,7 @@ class TelegramSimulator:
         timeout = min(max(_int(params.get("timeout")) or 0, 0), 50)
         allowed = set(_json_param(params.get("allowed_updates")) or [])
         deadline = time.monotonic() + timeout
-        with self._cond:
+        with self._lock:
             if offset > 0:  # everything before the offset is confirmed: forgotten
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             while True:
@@ -220,7 +228,7 @@ class TelegramSimulator:
                 left = deadline - time.monotonic()
                 if ready or left <= 0 or self._closing:
                     return ready[:limit]
-                self._cond.wait(left)
+                self._lock.wait(left)
 
     def _api_setwebhook(self, params: dict[str, Any]) -> Any:
         self.webhook = {"url": params.get("url"), "secret_token": params.get("secret_token")}
@@ -235,7 +243,7 @@ class TelegramSimulator:
         return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
 
     def download(self, file_path: str) -> bytes | None:
-        with self._cond:
+        with self._lock:
             for data, path in self._files.values():
                 if path == file_path:
                     return data
@@ -249,6 +257,18 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _params(request: Request) -> dict[str, Any]:
+    """The query string's parameters, and those of a form or JSON body."""
+    params: dict[str, Any] = dict(request.query)
+    kind = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if request.body and kind == "application/json":
+        loaded = json.loads(request.body)
+        params.update(loaded if isinstance(loaded, dict) else {})
+    elif request.body:
+        params.update(request.form())
+    return params
+
+
 def _json_param(value: Any) -> Any:
     """Objects arrive JSON-serialized in query strings and forms, as themselves in JSON bodies."""
     if isinstance(value, str):
@@ -257,81 +277,6 @@ def _json_param(value: Any) -> Any:
         except ValueError:
             return None
     return value
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a long poll left waiting never holds up stop()
-    sim: TelegramSimulator
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that hung up on a long poll: nothing to report
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def _handle(self) -> None:
-        sim = self.server.sim
-        url = urlsplit(self.path)
-        parts = unquote(url.path).strip("/").split("/", 2)
-        if len(parts) >= 2 and parts[0] == "file":  # /file/bot<token>/<file_path>
-            path = parts[2] if len(parts) == 3 else ""
-            data = sim.download(path) if parts[1] == f"bot{sim.token}" else None
-            if data is None:
-                self._reply(404, b'{"ok":false,"error_code":404,"description":"Not Found"}')
-            else:
-                self._reply(200, data, "application/octet-stream")
-            return
-        if len(parts) != 2 or not parts[0].startswith("bot"):
-            self._error(_ApiError(404))
-            return
-        if parts[0] != f"bot{sim.token}":
-            self._error(_ApiError(401))
-            return
-        try:
-            result = sim.call(parts[1], self._params(url.query))
-        except _ApiError as exc:
-            self._error(exc)
-            return
-        self._reply(200, json.dumps({"ok": True, "result": result}).encode())
-
-    def _params(self, query: str) -> dict[str, Any]:
-        params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if body and kind == "application/json":
-            loaded = json.loads(body)
-            params.update(loaded if isinstance(loaded, dict) else {})
-        elif body:
-            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        return params
-
-    def _error(self, exc: _ApiError) -> None:
-        payload: dict[str, Any] = {
-            "ok": False,
-            "error_code": exc.status,
-            "description": exc.description,
-        }
-        if exc.retry_after is not None:
-            payload["parameters"] = {"retry_after": exc.retry_after}
-        self._reply(exc.status, json.dumps(payload).encode())
-
-    def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 # -- payloads citizens send --

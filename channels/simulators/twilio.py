@@ -26,16 +26,16 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 from twilio.request_validator import RequestValidator
+
+from channels.simulators.base import Reply, Request, Simulator, json_reply
 
 API_VERSION = "2010-04-01"
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -114,13 +114,20 @@ class TwilioError(Exception):
         doc = {"code": self.code, "message": self.message, "more_info": more, "status": self.status}
         return json.dumps(doc).encode()
 
+    def reply(self) -> Reply:
+        challenge = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if self.status == 401 else {}
+        return Reply(self.status, self.payload(), headers=challenge)
 
-class TwilioSimulator:
+
+class TwilioSimulator(Simulator):
     """Twilio's Messages API and media on 127.0.0.1 (free ports), recording what it is asked."""
+
+    roles = ("api", "cdn")  # the API, and the server its media redirects lead to
 
     def __init__(
         self, account_sid: str | None = None, auth_token: str | None = None, *, number: str = ""
     ) -> None:
+        super().__init__()
         self.account_sid = account_sid or new_sid("AC")
         self.auth_token = auth_token or secrets.token_hex(16)
         self.number = number or TOWN_HALL_NUMBER  # the town hall's number: "To" of inbound SMS
@@ -131,39 +138,8 @@ class TwilioSimulator:
         self.requests: list[dict[str, str]] = []  # server ("api"/"cdn"), method, path, auth
         self._media: dict[str, tuple[bytes, str]] = {}  # path → (bytes, content type)
         self._failures: list[int] = []
-        self._lock = threading.Lock()
-        self._servers: dict[str, _Server] = {}
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> TwilioSimulator:
-        for role in ("api", "cdn"):
-            server = _Server(("127.0.0.1", 0), _Handler)
-            server.sim, server.role = self, role
-            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-            self._servers[role] = server
-        return self
-
-    def stop(self) -> None:
-        for server in self._servers.values():
-            server.shutdown()
-            server.server_close()
-        self._servers.clear()
-
-    def __enter__(self) -> TwilioSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _url(self, role: str) -> str:
-        assert role in self._servers, "start() the simulator first"
-        return f"http://127.0.0.1:{self._servers[role].server_address[1]}"
-
-    @property
-    def base_url(self) -> str:
-        """What ``twilio.api_base`` points at."""
-        return self._url("api")
+    # -- addresses ---------------------------------------------------------------------------
 
     @property
     def cdn_url(self) -> str:
@@ -318,6 +294,35 @@ class TwilioSimulator:
 
     # -- the API ---------------------------------------------------------------------------------
 
+    def respond(self, request: Request) -> Reply:
+        auth = request.headers.get("Authorization", "")
+        self.record(request.role, request.method, request.path, auth)
+        try:
+            if request.role == "cdn":  # pre-signed URLs: no credentials needed
+                found = self.media(request.path.removeprefix("/cdn"))
+                if request.method != "GET" or found is None:
+                    raise TwilioError(404, 20404)
+                return Reply(200, *found)
+            return self._api(request, auth)
+        except TwilioError as exc:
+            return exc.reply()
+
+    def _api(self, request: Request, auth: str) -> Reply:
+        method, path = request.method, request.path
+        parts = path.strip("/").split("/")
+        if parts[:2] != [API_VERSION, "Accounts"] or len(parts) < 4:
+            raise TwilioError(404, 20404)
+        if parts[2] != self.account_sid or not self.authorized(auth):
+            raise TwilioError(401, 20003)
+        if method == "POST" and parts[3:] == ["Messages.json"]:
+            return json_reply(201, self.create_message(parts[2], request.form()))
+        found = self.media(path) if method == "GET" else None
+        if found is None:
+            raise TwilioError(404, 20404)
+        if self.redirect_media:
+            return Reply(307, content_type=None, headers={"Location": f"{self.cdn_url}/cdn{path}"})
+        return Reply(200, *found)
+
     def create_message(self, account: str, params: dict[str, str]) -> dict[str, Any]:
         to, body = params.get("To", ""), params.get("Body", "")
         sender, service = params.get("From", ""), params.get("MessagingServiceSid", "")
@@ -383,72 +388,3 @@ class TwilioSimulator:
     def authorized(self, header: str) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return secrets.compare_digest(header.encode(), f"Basic {expected}".encode())
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    sim: TwilioSimulator
-    role: str
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def _handle(self, method: str) -> None:
-        sim, role = self.server.sim, self.server.role
-        path = urlsplit(self.path).path
-        auth = self.headers.get("Authorization", "")
-        sim.record(role, method, path, auth)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        try:
-            if role == "cdn":  # pre-signed URLs: no credentials needed
-                found = sim.media(path.removeprefix("/cdn"))
-                if method != "GET" or found is None:
-                    raise TwilioError(404, 20404)
-                self._reply(200, *found)
-                return
-            self._api(method, path, auth, body)
-        except TwilioError as exc:
-            self._reply(exc.status, exc.payload(), "application/json")
-
-    def _api(self, method: str, path: str, auth: str, body: bytes) -> None:
-        sim = self.server.sim
-        parts = path.strip("/").split("/")
-        if parts[:2] != [API_VERSION, "Accounts"] or len(parts) < 4:
-            raise TwilioError(404, 20404)
-        if parts[2] != sim.account_sid or not sim.authorized(auth):
-            raise TwilioError(401, 20003)
-        if method == "POST" and parts[3:] == ["Messages.json"]:
-            params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-            resource = sim.create_message(parts[2], params)
-            self._reply(201, json.dumps(resource).encode(), "application/json")
-            return
-        found = sim.media(path) if method == "GET" else None
-        if found is None:
-            raise TwilioError(404, 20404)
-        if sim.redirect_media:
-            self.send_response(307)
-            self.send_header("Location", f"{sim.cdn_url}/cdn{path}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self._reply(200, *found)
-
-    def _reply(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if status == 401:
-            self.send_header("WWW-Authenticate", 'Basic realm="Twilio API"')
-        self.end_headers()
-        self.wfile.write(body)

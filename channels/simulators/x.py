@@ -29,13 +29,13 @@ import hmac
 import json
 import math
 import re
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote, unquote
+
+from channels.simulators.base import Reply, Request, Simulator, json_reply
 
 User = dict[str, str]
 
@@ -77,7 +77,7 @@ class _Problem(Exception):
         self.body = {"title": title, "detail": detail, "type": "about:blank", "status": status}
 
 
-class XSimulator:
+class XSimulator(Simulator):
     """The X API v2 on 127.0.0.1 (a free port), recording what it is asked to do."""
 
     def __init__(
@@ -88,6 +88,7 @@ class XSimulator:
         limits: dict[str, int] | None = None,
         window_seconds: float = 900.0,
     ) -> None:
+        super().__init__()
         self.me: User = {"id": user_id, "name": name, "username": username}
         self.credentials = {
             "bearer_token": "AAAA-simulated-bearer-token",
@@ -110,34 +111,6 @@ class XSimulator:
         self._windows: dict[str, tuple[int, int]] = {}  # endpoint -> (reset epoch, used)
         self._throttled_until = 0
         self._errors: dict[str, list[int]] = {}
-        self._lock = threading.RLock()
-        self._server: _Server | None = None
-
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    def start(self) -> XSimulator:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.sim = self
-        serve = self._server.serve_forever
-        threading.Thread(target=serve, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> XSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() the simulator first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def settings(self) -> dict[str, Any]:
         """The ``x`` settings that point Guichet at this simulator."""
@@ -267,6 +240,18 @@ class XSimulator:
             "x-rate-limit-reset": str(reset),
         }
         return headers, over
+
+    def respond(self, request: Request) -> Reply:
+        method, path, query = request.method, request.path, request.query
+        try:
+            body = json.loads(request.body) if request.body else None
+        except ValueError:
+            body = None
+        signed_url = f"http://{request.headers.get('Host', '')}{path}"
+        auth = self.check_auth(request.headers.get("Authorization", ""), method, signed_url, query)
+        status, answer, headers = self.handle(method, path, dict(query), body, auth)
+        kind = "application/problem+json" if status >= 400 else "application/json"
+        return json_reply(status, answer, f"{kind}; charset=utf-8", headers)
 
     def handle(
         self, method: str, path: str, params: dict[str, str], body: Any, auth: str
@@ -483,46 +468,3 @@ def _num(value: str | None) -> int | None:
 
 def _list(value: str | None) -> set[str]:
     return {v.strip() for v in (value or "").split(",") if v.strip()}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    sim: XSimulator
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def _handle(self, method: str) -> None:
-        sim = self.server.sim
-        url = urlsplit(self.path)
-        query = parse_qsl(url.query, keep_blank_values=True)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        host = self.headers.get("Host", "")
-        auth = sim.check_auth(
-            self.headers.get("Authorization", ""), method, f"http://{host}{url.path}", query
-        )
-        status, answer, headers = sim.handle(method, url.path, dict(query), body, auth)
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        kind = "application/problem+json" if status >= 400 else "application/json"
-        self.send_header("Content-Type", f"{kind}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
