@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from gateway import migrate
 from gateway.app import create_app
 from gateway.core.db import Database
-from gateway.core.settings import Settings
+from gateway.core.settings import CtiSettings, Settings, TwilioSettings
 from tests import support
 
 
@@ -24,8 +25,8 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(
         database_url=db_url,
         data_dir=tmp_path,
-        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
-        smtp={"domains": ["mairie.example"], "from_address": "contact@mairie.example"},  # type: ignore[arg-type]
+        secret_key="test-secret-key-0123456789",
+        smtp={"domains": ["mairie.example"], "from_address": "contact@mairie.example"},
     )
 
 
@@ -95,3 +96,32 @@ class Intake:
 @pytest.fixture
 def intake(db: Database, settings: Settings) -> Intake:
     return Intake(db, settings)
+
+
+@pytest.fixture
+def media() -> Iterator[support.MediaHost]:
+    host = support.MediaHost()
+    yield host
+    host.stop()
+
+
+@pytest.fixture
+def phone_settings(settings: Settings, media: support.MediaHost) -> Settings:
+    """The phone channel on: CTI webhooks and Twilio Voice, recordings on the `media` host."""
+    return settings.model_copy(
+        update={
+            "public_url": support.PHONE_PUBLIC,
+            "cti": CtiSettings(enabled=True, token=SecretStr(support.CTI_TOKEN)),
+            "twilio": TwilioSettings(
+                enabled=True,
+                account_sid=support.VOICE_ACCOUNT,
+                auth_token=SecretStr(support.VOICE_AUTH_TOKEN),
+                media_hosts=[media.netloc],
+            ),
+        }
+    )
+
+
+@pytest.fixture
+def phone_intake(db: Database, phone_settings: Settings) -> Intake:
+    return Intake(db, phone_settings)

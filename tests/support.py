@@ -1,4 +1,5 @@
-"""Test helpers: real databases, a real SMTP relay, and `guichet serve` as a subprocess.
+"""Test helpers: real databases, a real SMTP relay, and `guichet serve` as a subprocess; the
+agents, citizens and channel accounts several test modules share (fixtures: ``conftest.py``).
 
 Services a test needs but cannot find are a skip on a developer's laptop and a failure in CI
 (``GUICHET_REQUIRE_SERVICES=1``, set by ``.ci/run``).
@@ -6,6 +7,8 @@ Services a test needs but cannot find are a skip on a developer's laptop and a f
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 import re
 import secrets
@@ -22,12 +25,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from sqlmodel import col, select
+
+from gateway.core.settings import Settings, TwilioSettings
+from inbox.auth import hash_password, issue_token
+from inbox.models import Agent, Citizen, ContactPoint, Role
+from inbox.teams import team_id
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from channels.simulators.twilio import TwilioSimulator
+    from gateway.core.db import Database
 
 REQUIRE_SERVICES = os.environ.get("GUICHET_REQUIRE_SERVICES") == "1"
 BACKEND = os.environ.get("GUICHET_TEST_DB", "sqlite")
@@ -35,6 +51,8 @@ PG_ADMIN_URL = os.environ.get(
     "GUICHET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 GUICHET = str(Path(sys.executable).with_name("guichet"))
+ROOT = Path(__file__).resolve().parent.parent  # the repository
+CORPUS = Path(__file__).resolve().parent / "corpus"  # real-world payloads, one folder a channel
 T = TypeVar("T")
 
 
@@ -123,7 +141,7 @@ class Relay:
     def messages(self) -> list[EmailMessage]:
         with self.recorder.lock:
             raws = [raw for _, _, raw in self.recorder.messages]
-        return [message_from_bytes(raw, policy=policy.default) for raw in raws]  # type: ignore[misc]
+        return [message_from_bytes(raw, policy=policy.default) for raw in raws]
 
     def wait(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
         wait_for(lambda: len(self.recorder.messages) >= count, timeout, f"{count} relayed messages")
@@ -285,7 +303,6 @@ def send_outbox(db: Any, settings: Any) -> None:
 
 def journal_count(db: Any) -> int:
     from sqlalchemy import func
-    from sqlmodel import select
 
     from gateway.core.models import JournalItem
 
@@ -314,3 +331,158 @@ def web_post(client: Any, path: str, data: dict[str, str], page: str = "/") -> A
     return client.post(
         path, data={**data, "csrf_token": csrf_of(client, page)}, follow_redirects=False
     )
+
+
+def rows(db: Database, model: Any) -> list[Any]:
+    """Every row of a table, in insertion order."""
+    with db.read() as s:
+        return list(s.exec(select(model).order_by(col(model.id))).all())
+
+
+# --- agents and the pages ------------------------------------------------------------------------
+
+PASSWORD = "un mot de passe solide"
+
+
+def make_agent(
+    db: Database, email: str, role: Role = Role.agent, team: str | None = None
+) -> tuple[Agent, dict[str, str]]:
+    """An agent signing in with PASSWORD, and the API headers of a token of theirs."""
+    with db.write() as s:
+        agent = Agent(
+            email=email,
+            name=email.split("@")[0],
+            role=role,
+            team_id=team_id(s, team or ""),
+            password_hash=hash_password(PASSWORD),
+        )
+        s.add(agent)
+        s.flush()
+        token = issue_token(s, agent)
+    return agent, {"Authorization": f"Bearer {token}"}
+
+
+def signed_in(
+    client: TestClient, db: Database, email: str, role: Role = Role.agent, team: str | None = None
+) -> None:
+    """A new agent, signed in through the form on ``client``."""
+    make_agent(db, email, role, team)
+    assert web_login(client, email, PASSWORD).status_code == 303
+
+
+def text(response: httpx.Response) -> str:
+    """A page as an agent reads it: entities unescaped."""
+    return html.unescape(response.text)
+
+
+# --- citizens ------------------------------------------------------------------------------------
+
+
+class CitizenFields(TypedDict, total=False):
+    birth_name: str
+    birth_date: str
+    address: str
+    postcode: str
+    city: str
+    external_id: str
+
+
+def add_citizen(
+    db: Database, first: str, last: str, *contacts: tuple[str, str], **fields: Unpack[CitizenFields]
+) -> int:
+    """A register record with its contact points, ``(kind, value)``; its id."""
+    with db.write() as s:
+        c = Citizen(first_name=first, last_name=last, display_name=f"{first} {last}", **fields)
+        s.add(c)
+        s.flush()
+        for kind, value in contacts:
+            s.add(ContactPoint(citizen_id=c.id or 0, kind=kind, value=value))
+        return c.id or 0
+
+
+def contacts(db: Database, citizen_id: int) -> set[str]:
+    with db.read() as s:
+        return set(
+            s.exec(select(ContactPoint.value).where(ContactPoint.citizen_id == citizen_id)).all()
+        )
+
+
+# --- routing -------------------------------------------------------------------------------------
+
+# A routing file's one valid category, for the files a test writes (broken ones included).
+GOOD_CATEGORY = '[categories.voirie]\nlabel = { fr = "Voirie", en = "Roads" }\nteam = "Voirie"\n'
+
+
+# --- SMS through Twilio, against channels.simulators.twilio ------------------------------------
+
+PUBLIC = "https://guichet.mairie-exemple.fr"  # the gateway's public URL, which Twilio signs
+CITIZEN = "+33612345678"
+
+
+def with_twilio(settings: Settings, sim: TwilioSimulator, **over: Any) -> Settings:
+    """``settings`` with the SMS channel on, pointed at the local Twilio ``sim``."""
+    values: dict[str, Any] = {
+        "enabled": True,
+        "account_sid": sim.account_sid,
+        "auth_token": sim.auth_token,
+        "from_number": sim.number,
+        "api_base": sim.base_url,
+        "media_hosts": [sim.media_host],
+        **over,
+    }
+    return settings.model_copy(update={"public_url": PUBLIC, "twilio": TwilioSettings(**values)})
+
+
+# --- the phone channel: CTI webhooks and Twilio Voice (fixtures `media`, `phone_settings`) -----
+
+PHONE_PUBLIC = "https://guichet.mairie.example"
+CTI_TOKEN = "cti-token-4f9c2e7a1b"
+VOICE_ACCOUNT = "AC" + "0" * 30 + "11"
+VOICE_AUTH_TOKEN = "twilio-auth-token-0123456789abcdef"
+
+
+class MediaHost:
+    """Twilio's media host, standing in: serves recordings to the account's basic auth."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[int, bytes]] = {}
+        self.requests: list[tuple[str, str]] = []  # (path, authorization)
+        self.lock = threading.Lock()
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with host.lock:
+                    host.requests.append((self.path, self.headers.get("Authorization", "")))
+                credentials = f"{VOICE_ACCOUNT}:{VOICE_AUTH_TOKEN}".encode()
+                expected = "Basic " + base64.b64encode(credentials).decode()
+                status, body = host.files.get(self.path, (404, b"not found"))
+                if self.headers.get("Authorization") != expected:
+                    status, body = 401, b"unauthorized"
+                if status in (301, 302):
+                    self.send_response(status)
+                    self.send_header("Location", body.decode())
+                    self.end_headers()
+                    return
+                self.send_response(status)
+                self.send_header("Content-Type", "audio/mpeg" if status == 200 else "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.netloc = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://{self.netloc}{path}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,4 +1,4 @@
-"""What every channel shares: acknowledgement texts, channel state, the poller journal path."""
+"""What every channel shares: channel state, checkpoints, the poller journal and runtime."""
 
 from __future__ import annotations
 
@@ -9,36 +9,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from channels.base import Runtime
-from channels.sms_twilio.text import GSM7, SMS_SEGMENT, sms_text, to_gsm7
 from gateway.core.channel_state import Reporter, load_checkpoint, save_checkpoint
 from gateway.core.db import Database
 from gateway.core.models import JournalItem
 from gateway.core.settings import Settings
 from gateway.journal import Journal
-from inbox.models import Ticket
 from tests.conftest import Intake
-from tests.support import make_mail
-from tests.test_api import make_agent
-
-
-def test_sms_acknowledgement_is_one_gsm7_segment_with_the_reference(settings: Settings) -> None:
-    ticket = Ticket(reference="K7M4-9XQ2", channel="sms")
-    for name in ("Mairie", "Mairie de Saint-Étienne-de-Fursac-sur-Creuse " * 3):
-        for lang in ("fr", "en"):
-            s = settings.model_copy(update={"authority_name": name, "language": lang})
-            text = sms_text("ack_sms", s, ticket.reference)
-            assert "K7M4-9XQ2" in text
-            assert len(text) <= SMS_SEGMENT
-            assert set(text) <= GSM7, set(text) - GSM7
-    s = settings.model_copy(update={"authority_name": "Mairie de Besançon"})
-    assert sms_text("ack_sms", s, ticket.reference).startswith(
-        "Mairie de Besancon : demande enregistrée"
-    )
-
-
-def test_gsm7_keeps_french_accents_it_can_and_spells_out_the_others() -> None:
-    assert to_gsm7("é è à ù É Ç") == "é è à ù É Ç"
-    assert to_gsm7("ça où l’œuvre « ici » ê î ô") == 'ca où l\'oeuvre " ici " e i o'
+from tests.support import make_agent, make_mail
 
 
 def test_poller_ingest_commits_before_returning(db: Database) -> None:

@@ -30,7 +30,7 @@ from tests.conftest import Intake
 from tests.dovecot import Dovecot
 from tests.support import make_mail, wait_for
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "email"
+CORPUS = support.CORPUS / "email"
 PASSWORDS = {"mairie": "mot-de-passe-mairie", "etatcivil": "mot-de-passe-etat-civil"}
 KEYWORD = b"$Guichet"
 
@@ -347,8 +347,9 @@ def test_oversized_mail_is_still_journaled(
 def test_mailbox_team_routes_its_tickets(
     dovecot: Dovecot, tmp_path: Path, settings: Settings, db: Database
 ) -> None:
-    # Without routing rules: a rule's team overrides the mailbox's (tests/test_pipeline.py), and
-    # every mail here asks for a birth certificate, which config/routing.toml sends to État civil.
+    # Without routing rules, since a rule's team overrides the mailbox's (see
+    # tests/gateway/test_pipeline.py), and every mail here asks for a birth certificate, which
+    # config/routing.toml sends to État civil.
     (tmp_path / "no-rules.toml").write_text("", encoding="utf-8")
     settings = settings.model_copy(update={"routing_file": tmp_path / "no-rules.toml"})
     intake = Intake(db, settings)

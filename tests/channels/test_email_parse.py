@@ -1,25 +1,19 @@
-"""channels.email: parsing of real-world French mail (tests/corpus/email) and its helpers."""
+"""channels.email.parse: parsing of real-world French mail (tests/corpus/email) and its helpers."""
 
 from __future__ import annotations
 
 import email
 import hashlib
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from channels.base import ParseError
-from channels.email.parse import (
-    automation_reason,
-    html_to_text,
-    normalize,
-    normalize_address,
-    sanitize_html,
-    split_quote,
-)
+from channels.email.html import html_to_text, sanitize_html
+from channels.email.parse import automation_reason, normalize, normalize_address, split_quote
+from tests import support
 
-CORPUS = Path(__file__).parent / "corpus" / "email"
+CORPUS = support.CORPUS / "email"
 PARIS_WINTER = timezone(timedelta(hours=1))
 
 

@@ -2,20 +2,16 @@
 
 Webhooks are posted to the real app and the pipeline runs in-process. Twilio's media host is a
 local HTTP server that checks the account's basic auth; Twilio's signatures are computed with
-the official library's RequestValidator; the import runs the real ``guichet`` command.
+the official library's RequestValidator. The real ``guichet calls import`` command is run by
+tests/e2e/test_cli.py.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import random
-import subprocess
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -23,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 from twilio.request_validator import RequestValidator
 
 from channels.base import ChannelError, ParseError, RemoteAttachment
@@ -33,7 +29,7 @@ from gateway.app import create_app
 from gateway.core.blobs import BlobStore
 from gateway.core.db import Database
 from gateway.core.models import JournalItem, JournalStatus
-from gateway.core.settings import CtiSettings, Settings, TwilioSettings
+from gateway.core.settings import CtiSettings, Settings
 from inbox import calls_api
 from inbox.models import (
     Attachment,
@@ -45,91 +41,21 @@ from inbox.models import (
     Team,
     Ticket,
 )
+from tests import support
 from tests.conftest import Intake
-from tests.support import GUICHET
-from tests.test_api import make_agent
+from tests.support import (
+    CTI_TOKEN,
+    PHONE_PUBLIC,
+    VOICE_ACCOUNT,
+    VOICE_AUTH_TOKEN,
+    MediaHost,
+    make_agent,
+    rows,
+)
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "phone"
-TOKEN = "cti-token-4f9c2e7a1b"
-ACCOUNT = "AC" + "0" * 30 + "11"
-AUTH_TOKEN = "twilio-auth-token-0123456789abcdef"
-PUBLIC = "https://guichet.mairie.example"
+CORPUS = support.CORPUS / "phone"
 NUMBER = "+33612345678"
 RECORDING = b"ID3\x04\x00fake mp3 frames " * 64
-
-
-class MediaHost:
-    """Twilio's media host, standing in: serves recordings to the account's basic auth."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, tuple[int, bytes]] = {}
-        self.requests: list[tuple[str, str]] = []  # (path, authorization)
-        self.lock = threading.Lock()
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with host.lock:
-                    host.requests.append((self.path, self.headers.get("Authorization", "")))
-                expected = "Basic " + base64.b64encode(f"{ACCOUNT}:{AUTH_TOKEN}".encode()).decode()
-                status, body = host.files.get(self.path, (404, b"not found"))
-                if self.headers.get("Authorization") != expected:
-                    status, body = 401, b"unauthorized"
-                if status in (301, 302):
-                    self.send_response(status)
-                    self.send_header("Location", body.decode())
-                    self.end_headers()
-                    return
-                self.send_response(status)
-                self.send_header("Content-Type", "audio/mpeg" if status == 200 else "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.netloc = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://{self.netloc}{path}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def media() -> Iterator[MediaHost]:
-    host = MediaHost()
-    yield host
-    host.stop()
-
-
-@pytest.fixture
-def phone_settings(settings: Settings, media: MediaHost) -> Settings:
-    return settings.model_copy(
-        update={
-            "public_url": PUBLIC,
-            "cti": CtiSettings(enabled=True, token=SecretStr(TOKEN)),
-            "twilio": TwilioSettings(
-                enabled=True,
-                account_sid=ACCOUNT,
-                auth_token=SecretStr(AUTH_TOKEN),
-                media_hosts=[media.netloc],
-            ),
-        }
-    )
-
-
-@pytest.fixture
-def phone_intake(db: Database, phone_settings: Settings) -> Intake:
-    return Intake(db, phone_settings)
 
 
 @pytest.fixture
@@ -148,7 +74,7 @@ def make_citizen(db: Database, number: str = NUMBER) -> int:
     return citizen_id
 
 
-def cti(client: TestClient, token: str = TOKEN, **fields: Any) -> int:
+def cti(client: TestClient, token: str = CTI_TOKEN, **fields: Any) -> int:
     status: int = client.post(f"/webhooks/cti/{token}", data=fields).status_code
     return status
 
@@ -156,11 +82,6 @@ def cti(client: TestClient, token: str = TOKEN, **fields: Any) -> int:
 def inbound(db: Database, ticket_id: int | None) -> list[Message]:
     """The citizen's side of a ticket (acknowledgements by SMS left out)."""
     return [m for m in rows(db, Message) if m.ticket_id == ticket_id and m.direction == "in"]
-
-
-def rows(db: Database, model: Any) -> list[Any]:
-    with db.read() as s:
-        return list(s.exec(select(model).order_by(col(model.id))).all())
 
 
 # --- normalize ----------------------------------------------------------------------------------
@@ -204,7 +125,9 @@ def test_corpus_normalizes_or_is_refused(case: dict[str, Any]) -> None:
 
 
 def test_huge_cti_body_is_refused_and_not_journaled(app: TestClient, db: Database) -> None:
-    response = app.post(f"/webhooks/cti/{TOKEN}", data={"event": "newCall", "user": "x" * 70_000})
+    response = app.post(
+        f"/webhooks/cti/{CTI_TOKEN}", data={"event": "newCall", "user": "x" * 70_000}
+    )
     assert response.status_code == 413
     assert rows(db, JournalItem) == []
 
@@ -218,13 +141,15 @@ def test_answered_call_is_on_the_citizen_timeline_without_a_ticket(
     citizen_id = make_citizen(db)
     call = {"from": "0612345678", "to": "0240000000", "direction": "in", "callId": "c-1"}
     ringing = {**call, "event": "newCall", "user[]": ["Sophie", "Karim"]}
-    assert app.post(f"/webhooks/cti/{TOKEN}", data=ringing).status_code == 200
+    assert app.post(f"/webhooks/cti/{CTI_TOKEN}", data=ringing).status_code == 200
     # Zammad's curl examples post multipart forms, values in quotes: as PBXs copy them.
     multipart = {k: (None, f'"{v}"') for k, v in {**call, "event": "answer"}.items()}
-    response = app.post(f"/webhooks/cti/{TOKEN}", files={**multipart, "user[]": (None, "Sophie")})
+    response = app.post(
+        f"/webhooks/cti/{CTI_TOKEN}", files={**multipart, "user[]": (None, "Sophie")}
+    )
     assert (response.status_code, response.json()) == (200, {})
     hangup = {**call, "event": "hangup", "cause": "normalClearing"}
-    assert app.post(f"/webhooks/cti/{TOKEN}", json=hangup).status_code == 200
+    assert app.post(f"/webhooks/cti/{CTI_TOKEN}", json=hangup).status_code == 200
     phone_intake.drain()
 
     [row] = rows(db, Call)
@@ -287,7 +212,7 @@ def test_cti_token_and_events_are_checked_before_anything_is_journaled(
 ) -> None:
     event = {"event": "newCall", "from": "0612345678", "direction": "in", "callId": "t-1"}
     assert cti(app, "wrong-token", **event) == 403
-    assert cti(app, TOKEN[:-1], **event) == 403
+    assert cti(app, CTI_TOKEN[:-1], **event) == 403
     assert cti(app, event="transfer", callId="t-2", direction="in") == 200  # not ours to handle
     assert rows(db, JournalItem) == []
     assert cti(app, event="hangup", direction="sideways", callId="t-3") == 200  # garbage
@@ -295,7 +220,7 @@ def test_cti_token_and_events_are_checked_before_anything_is_journaled(
     [item] = rows(db, JournalItem)
     assert item.status == JournalStatus.quarantined and b"sideways" in item.raw
     off = phone_settings.model_copy(
-        update={"cti": CtiSettings(enabled=False, token=SecretStr(TOKEN))}
+        update={"cti": CtiSettings(enabled=False, token=SecretStr(CTI_TOKEN))}
     )
     with TestClient(create_app(off, db, registry=phone_intake.registry)) as other:
         assert cti(other, **event) == 404
@@ -305,8 +230,8 @@ def test_cti_token_and_events_are_checked_before_anything_is_journaled(
 
 
 def twilio_post(client: TestClient, path: str, params: dict[str, str], forge: bool = False) -> Any:
-    url = PUBLIC + path
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+    url = PHONE_PUBLIC + path
+    signature = RequestValidator(VOICE_AUTH_TOKEN).compute_signature(url, params)
     if forge:
         params = {**params, "From": "+33700000000"}
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
@@ -325,7 +250,7 @@ def test_incoming_call_gets_french_twiml_with_record(app: TestClient, db: Databa
     assert say is not None and say.get("language") == "fr-FR" and "message" in (say.text or "")
     assert record is not None and record.get("maxLength") == "120"
     assert record.get("transcribe") == "true"
-    assert record.get("transcribeCallback") == f"{PUBLIC}/webhooks/twilio/voice/transcription"
+    assert record.get("transcribeCallback") == f"{PHONE_PUBLIC}/webhooks/twilio/voice/transcription"
     callback = urlsplit(record.get("recordingStatusCallback", ""))
     assert (callback.scheme, callback.netloc, callback.path) == (
         "https",
@@ -351,7 +276,7 @@ def test_voicemail_makes_one_ticket_with_recording_and_transcription(
     phone_settings: Settings,
 ) -> None:  # fmt: skip
     citizen_id = make_citizen(db)
-    recording_path = f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{'5e6f7a8b' * 4}"
+    recording_path = f"/2010-04-01/Accounts/{VOICE_ACCOUNT}/Recordings/RE{'5e6f7a8b' * 4}"
     media.files[recording_path + ".mp3"] = (200, RECORDING)
     recording_url = media.url(recording_path)
     voice = twilio_post(app, "/webhooks/twilio/voice", corpus_form("twilio_voice.form"))
@@ -522,90 +447,3 @@ def test_cdr_reader_groups_ring_group_rows_and_reports_bad_lines() -> None:
     assert msg.call is not None and msg.call["outcome"] == "answered"
     assert msg.call["key"] == "asterisk:1763903100.1" and msg.sender == NUMBER
     assert msg.automated == "imported"  # a call from a CDR file may be days old: never texted
-
-
-def _cdr_line(fields: list[str | int]) -> str:
-    return ",".join(
-        str(f) if isinstance(f, int) else '"' + f.replace('"', '""') + '"' for f in fields
-    )
-
-
-def make_cdr(count: int, now: datetime) -> tuple[bytes, dict[str, int]]:
-    """A Master.csv in Windows-1252 with a known mix of calls and a few bad rows."""
-    rng = random.Random(4)
-    lines, expected = [], {"calls": 0, "recent_missed": 0, "bad": 0}
-    paris = zone("Europe/Paris")
-    for i in range(count):
-        if i % 50 == 7:
-            lines.append(_cdr_line(["", "0612", "0240000000", "from-trunk", "x"]))
-            expected["bad"] += 1
-            continue
-        recent = i % 2 == 0
-        start = now - timedelta(hours=rng.uniform(1, 40) if recent else rng.uniform(60, 900))
-        disposition = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED")[i % 4]
-        answered = disposition == "ANSWERED"
-        src = f"06{10_000_000 + i:08d}"
-        local = start.astimezone(paris).replace(tzinfo=None)
-        fmt = "%Y-%m-%d %H:%M:%S"
-        lines.append(
-            _cdr_line(
-                [
-                    "",
-                    src,
-                    "0240000000",
-                    "from-trunk",
-                    f'"Hélène Lefèvre, n°{i}" <{src}>',
-                    f"SIP/trunk-{i:08x}",
-                    f"SIP/20{i % 3}-{i:08x}",
-                    "Dial",
-                    "SIP/201,30,tT",
-                    local.strftime(fmt),
-                    (local + timedelta(seconds=8)).strftime(fmt) if answered else "",
-                    (local + timedelta(seconds=70)).strftime(fmt),
-                    70,
-                    62 if answered else 0,
-                    disposition,
-                    "DOCUMENTATION",
-                    f"17639{i:05d}.{i}",
-                    "",
-                ]
-            )
-        )
-        expected["calls"] += 1
-        expected["recent_missed"] += recent and not answered
-    return ("\r\n".join(lines) + "\r\n").encode("cp1252"), expected
-
-
-def test_asterisk_import_is_idempotent_and_recent_missed_calls_become_tickets(
-    tmp_path: Path, db: Database, phone_intake: Intake
-) -> None:
-    data, expected = make_cdr(300, datetime.now(UTC))
-    path = tmp_path / "Master.csv"
-    path.write_bytes(data)
-    env = {
-        "GUICHET_DATABASE_URL": db.url,
-        "GUICHET_DATA_DIR": str(tmp_path),
-        "PATH": "/usr/bin:/bin",
-    }
-    command = [GUICHET, "calls", "import", str(path), "--format", "asterisk"]
-    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert first.returncode == 1, first.stderr
-    calls, bad = expected["calls"], expected["bad"]
-    assert f"300 rows, {calls} calls: {calls} journaled, 0 already imported, {bad} rejected" in (
-        first.stdout
-    )
-    assert "line 8: 5 columns, at least 17 expected" in first.stderr
-    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert f"{calls} calls: 0 journaled, {calls} already imported" in again.stdout
-    phone_intake.drain()
-    third = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert f"{calls} calls: 0 journaled, {calls} already imported" in third.stdout
-
-    assert len(rows(db, JournalItem)) == calls
-    log = rows(db, Call)
-    assert len(log) == calls
-    assert sum(c.outcome == "answered" for c in log) == len([c for c in log if c.agent_user])
-    with_ticket = [c for c in log if c.ticket_id is not None]
-    assert len(with_ticket) == expected["recent_missed"]
-    assert len(rows(db, Ticket)) == expected["recent_missed"]
-    assert all(c.outcome in ("missed", "busy") and c.citizen_id for c in with_ticket)

@@ -1,4 +1,5 @@
-"""SMS through Twilio: signed webhooks, the official client against a local Twilio, the corpus."""
+"""SMS through Twilio: signed webhooks, the official client against a local Twilio, the corpus,
+the GSM-7 texts we send."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from channels.base import ChannelError, ParseError, RemoteAttachment
 from channels.simulators.twilio import TwilioSimulator
 from channels.sms_twilio.parse import normalize
 from channels.sms_twilio.send import fetch, send
+from channels.sms_twilio.text import GSM7, SMS_SEGMENT, sms_text, to_gsm7
 from gateway.app import create_app
 from gateway.core.blobs import BlobStore
 from gateway.core.db import Database
@@ -23,14 +25,13 @@ from gateway.core.models import JournalItem, JournalStatus, OptOut
 from gateway.core.settings import Settings, TwilioSettings
 from gateway.journal import Journal
 from inbox.models import Attachment, ContactPoint, Message, Ticket
+from tests import support
 from tests.conftest import Intake
-from tests.support import free_port, journal_count, send_outbox
+from tests.support import CITIZEN, PUBLIC, free_port, journal_count, send_outbox, with_twilio
 
-PUBLIC = "https://guichet.mairie-exemple.fr"
 HOOK = PUBLIC + "/webhooks/twilio/sms"
 STATUS = HOOK + "/status"
-CITIZEN = "+33612345678"
-CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "sms"
+CORPUS = support.CORPUS / "sms"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40 + b"\xff\xd9"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -39,19 +40,6 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 def sim() -> Iterator[TwilioSimulator]:
     with TwilioSimulator() as simulator:
         yield simulator
-
-
-def with_twilio(settings: Settings, sim: TwilioSimulator, **over: Any) -> Settings:
-    values: dict[str, Any] = {
-        "enabled": True,
-        "account_sid": sim.account_sid,
-        "auth_token": sim.auth_token,
-        "from_number": sim.number,
-        "api_base": sim.base_url,
-        "media_hosts": [sim.media_host],
-        **over,
-    }
-    return settings.model_copy(update={"public_url": PUBLIC, "twilio": TwilioSettings(**values)})
 
 
 @pytest.fixture
@@ -285,7 +273,7 @@ def test_media_on_another_host_is_refused_unrequested_and_the_message_still_arri
 ) -> None:
     with TwilioSimulator(sim.account_sid, sim.auth_token) as other:
         elsewhere = other.add_media(JPEG, "image/jpeg")  # same path shape, same credentials
-        media = [(elsewhere, "image/jpeg"), (PDF, "application/pdf")]
+        media: list[tuple[bytes | str, str]] = [(elsewhere, "image/jpeg"), (PDF, "application/pdf")]
         sim.send_sms(HOOK, CITIZEN, "Voir pièce jointe", media=media, client=hook)
         tw_intake.drain()
         assert other.requests == []
@@ -511,3 +499,26 @@ def test_normalize_reads_what_the_simulator_posts_without_any_request(sim: Twili
         "mms-1.jpg",
     )
     assert sim.requests == []
+
+
+# --- the texts we send (channels.sms_twilio.text) ---------------------------------------------
+
+
+def test_sms_acknowledgement_is_one_gsm7_segment_with_the_reference(settings: Settings) -> None:
+    ticket = Ticket(reference="K7M4-9XQ2", channel="sms")
+    for name in ("Mairie", "Mairie de Saint-Étienne-de-Fursac-sur-Creuse " * 3):
+        for lang in ("fr", "en"):
+            s = settings.model_copy(update={"authority_name": name, "language": lang})
+            text = sms_text("ack_sms", s, ticket.reference)
+            assert "K7M4-9XQ2" in text
+            assert len(text) <= SMS_SEGMENT
+            assert set(text) <= GSM7, set(text) - GSM7
+    s = settings.model_copy(update={"authority_name": "Mairie de Besançon"})
+    assert sms_text("ack_sms", s, ticket.reference).startswith(
+        "Mairie de Besancon : demande enregistrée"
+    )
+
+
+def test_gsm7_keeps_french_accents_it_can_and_spells_out_the_others() -> None:
+    assert to_gsm7("é è à ù É Ç") == "é è à ù É Ç"
+    assert to_gsm7("ça où l’œuvre « ici » ê î ô") == 'ca où l\'oeuvre " ici " e i o'

@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,13 +25,14 @@ from gateway.core.models import ChannelState, JournalItem
 from gateway.core.settings import Settings, TelegramSettings
 from gateway.journal import Journal
 from inbox.models import Attachment, Citizen, ContactPoint, Message, Ticket, TicketStatus
+from tests import support
 from tests.conftest import Intake
 from tests.support import free_port, journal_count, send_outbox, wait_for
 
 SECRET = "wh-secret-7f3a9c"
 HOOK = "/webhooks/telegram"
 CHAT = 583920114
-CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "telegram"
+CORPUS = support.CORPUS / "telegram"
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ from channels.webhooks import MAX_BODY, Webhooks
 from gateway.app import create_app
 from gateway.core.db import Database
 from gateway.core.settings import Settings, TelegramSettings
-from tests.channels.test_sms_twilio import CITIZEN, PUBLIC, with_twilio
 from tests.conftest import Intake
-from tests.support import journal_count
+from tests.support import CITIZEN, PUBLIC, journal_count, with_twilio
 
 SECRET = "wh-secret-41b2"
 

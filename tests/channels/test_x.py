@@ -32,7 +32,7 @@ from tests import support
 from tests.conftest import Intake
 from tests.support import wait_for
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "x"
+CORPUS = support.CORPUS / "x"
 OUR_ID = "1500000000000000001"  # the simulator's default account, also in the corpus
 INVITATION_FR = (
     "Bonjour, merci pour votre message. Pour le traiter sans exposer vos données, "
@@ -63,7 +63,8 @@ def polling(settings: Settings, db: Database) -> Iterator[threading.Event]:
     journal.start()
     stop = threading.Event()
     runtime = Runtime(settings, db, journal.append_sync, Reporter(db), stop)
-    threads = [threading.Thread(target=poll) for poll in CHANNEL.pollers(runtime)]  # type: ignore[misc]
+    assert CHANNEL.pollers is not None
+    threads = [threading.Thread(target=poll) for poll in CHANNEL.pollers(runtime)]
     for thread in threads:
         thread.start()
     try:
@@ -291,7 +292,8 @@ def test_an_ingest_failure_keeps_the_checkpoint_and_the_item_comes_again(
             raise OSError("disk full")
         return journal.append_sync(channel, raw, envelope)
 
-    poller = CHANNEL.pollers(Runtime(xs, db, ingest, Reporter(db), stop))[0]  # type: ignore[misc]
+    assert CHANNEL.pollers is not None
+    poller = CHANNEL.pollers(Runtime(xs, db, ingest, Reporter(db), stop))[0]
     thread = threading.Thread(target=poller)
     thread.start()
     try:

@@ -33,8 +33,11 @@ def test_demo_serves_a_seeded_queue_and_cleans_up() -> None:
             assert line, "demo exited early:\n" + "".join(lines)
             lines.append(line)
         out = "".join(lines)
-        folder = Path(re.search(r"written to (\S+)/sent", out).group(1))  # type: ignore[union-attr]
-        email, password = re.search(r"supervisor\s+(\S+)\s+(\S+)", out).groups()  # type: ignore[union-attr]
+        written = re.search(r"written to (\S+)/sent", out)
+        supervisor = re.search(r"supervisor\s+(\S+)\s+(\S+)", out)
+        assert written and supervisor, out
+        folder = Path(written[1])
+        email, password = supervisor.groups()
         web = httpx.Client(
             base_url=f"http://127.0.0.1:{http_port}", timeout=10, follow_redirects=True
         )

@@ -54,6 +54,7 @@ def test_two_gateways_on_one_database_share_new_citizens(
             lambda: (t := api_a.get("/api/v1/tickets").json()["items"]) and len(t) == 2 and t,
             what="two tickets",
         )
+        assert both
         assert both[0]["citizen_id"] == both[1]["citizen_id"]
         assert len(api_a.get("/api/v1/citizens", params={"q": "y.benali@gmail.com"}).json()) == 1
     finally:

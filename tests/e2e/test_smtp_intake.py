@@ -7,6 +7,7 @@ import smtplib
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,11 +16,11 @@ import sqlalchemy as sa
 from tests import support
 from tests.support import Gateway, Relay, make_mail, wait_for
 
-CORPUS = Path(__file__).parent.parent / "corpus" / "email"
+CORPUS = support.CORPUS / "email"
 
 
-def tickets(client: httpx.Client) -> list[dict[str, object]]:
-    items: list[dict[str, object]] = client.get("/api/v1/tickets?limit=200").json()["items"]
+def tickets(client: httpx.Client) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = client.get("/api/v1/tickets?limit=200").json()["items"]
     return items
 
 
@@ -30,7 +31,7 @@ def test_mail_becomes_ticket_and_citizen_gets_ack(gateway: Gateway, relay: Relay
     [ack] = relay.wait(1)
     assert ack["To"] == "marie.dupont@orange.fr" and ack["In-Reply-To"] == "<q1@orange.fr>"
     assert str(ticket["reference"]) in ack["Subject"]
-    assert "5 jours ouvrés" in ack.get_content()  # type: ignore[attr-defined]
+    assert "5 jours ouvrés" in ack.get_content()
 
 
 def test_recipient_domain_and_size_limits(tmp_path: Path, db_url: str, relay: Relay) -> None:
@@ -155,6 +156,7 @@ def test_agent_reply_and_citizen_answer_thread_over_real_smtp(
     ticket = wait_for(
         lambda: api.post("/api/v1/queue/next").json() if tickets(api) else None, what="a claim"
     )
+    assert ticket is not None
     reply = api.post(
         f"/api/v1/tickets/{ticket['id']}/reply",
         json={"text": "Quelle est votre date de naissance ?"},

@@ -12,6 +12,7 @@ from sqlmodel import col, func, select
 from channels.email.send import render
 from gateway.core.db import Database
 from gateway.core.models import JournalItem, OutboxItem
+from gateway.core.settings import Settings
 from gateway.pipeline import ticket as ticket_stage
 from inbox.models import (
     Attachment,
@@ -46,7 +47,7 @@ def acks(intake: Intake) -> list[EmailMessage]:
     return [
         message_from_bytes(render(intake.settings, r.recipient, r.content), policy=policy.default)
         for r in rows
-    ]  # type: ignore[misc]
+    ]
 
 
 def test_first_mail_creates_citizen_ticket_and_french_ack(db: Database, intake: Intake) -> None:
@@ -192,7 +193,7 @@ def test_unparseable_mail_is_quarantined_with_its_bytes(db: Database, intake: In
 
 
 def test_attachments_stored_once_by_content_hash(
-    db: Database, intake: Intake, settings: object
+    db: Database, intake: Intake, settings: Settings
 ) -> None:
     def with_pdf(subject: str) -> bytes:
         msg = EmailMessage()
@@ -216,19 +217,19 @@ def test_attachments_stored_once_by_content_hash(
         rows = s.exec(select(Attachment)).all()
     assert [r.filename for r in rows] == ["justificatif_domicile.pdf"] * 2
     assert rows[0].sha256 == rows[1].sha256 and rows[0].size == 2100
-    blob_files = [p for p in (settings.blob_dir).rglob("*") if p.is_file()]  # type: ignore[attr-defined]
+    blob_files = [p for p in (settings.blob_dir).rglob("*") if p.is_file()]
     assert len(blob_files) == 1 and blob_files[0].read_bytes() == b"%PDF-1.4 justificatif" * 100
 
 
 def test_failing_stage_retries_then_dead_letters(
-    db: Database, intake: Intake, monkeypatch: object
+    db: Database, intake: Intake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import gateway.pipeline.ticket as stage
 
     def boom(ctx: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("gateway.pipeline.STAGES", (("ticket", boom),))  # type: ignore[attr-defined]
+    monkeypatch.setattr("gateway.pipeline.STAGES", (("ticket", boom),))
     item_id = intake(make_mail())
     item = journal(db, item_id)
     assert item.status == "pending" and item.attempts == 1 and "disk full" in item.error

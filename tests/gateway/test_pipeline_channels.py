@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from channels.simulators.twilio import TwilioSimulator
 from gateway.app import create_app
@@ -15,10 +15,8 @@ from gateway.core.settings import Settings
 from inbox.citizens import upsert_register_rows
 from inbox.models import Citizen, Ticket
 from inbox.register import RegisterRow
-from tests.channels.test_sms_twilio import PUBLIC, with_twilio
 from tests.conftest import Intake
-from tests.support import Relay, make_mail, send_outbox
-from tests.test_api import make_agent
+from tests.support import PUBLIC, Relay, make_agent, make_mail, send_outbox, with_twilio
 
 MARIE_PHONE = "+33612345678"
 MARIE_MAIL = "marie.dupont@orange.fr"
@@ -57,7 +55,7 @@ def sms(
 
 def tickets(db: Database) -> list[Ticket]:
     with db.read() as s:
-        return list(s.exec(select(Ticket).order_by(Ticket.id)).all())  # type: ignore[arg-type]
+        return list(s.exec(select(Ticket).order_by(col(Ticket.id))).all())
 
 
 def test_sms_then_mail_then_sms_is_one_case_on_one_citizen(

@@ -12,31 +12,10 @@ from sqlmodel import select
 from channels.email.send import render
 from gateway.core.db import Database
 from gateway.core.models import OutboxItem
-from inbox.auth import hash_password, issue_token
-from inbox.models import Agent, Role, Team, Ticket
-from inbox.teams import team_id
+from inbox.models import Role, Team, Ticket
 from tests import support
 from tests.conftest import Intake
-from tests.support import make_mail
-
-PASSWORD = "un mot de passe solide"
-
-
-def make_agent(
-    db: Database, email: str, role: Role = Role.agent, team: str | None = None
-) -> tuple[Agent, dict[str, str]]:
-    with db.write() as s:
-        agent = Agent(
-            email=email,
-            name=email.split("@")[0],
-            role=role,
-            team_id=team_id(s, team or ""),
-            password_hash=hash_password(PASSWORD),
-        )
-        s.add(agent)
-        s.flush()
-        token = issue_token(s, agent)
-    return agent, {"Authorization": f"Bearer {token}"}
+from tests.support import PASSWORD, make_agent, make_mail
 
 
 @pytest.fixture
@@ -200,7 +179,7 @@ def test_reply_goes_out_threaded_with_reference(
     assert ticket["reference"] in mail["Subject"] and mail["Subject"].startswith("Re: ")
     assert mail["In-Reply-To"] == "<question@orange.fr>"
     assert "<question@orange.fr>" in mail["References"]
-    assert "envoyé par courrier" in mail.get_content()  # type: ignore[attr-defined]
+    assert "envoyé par courrier" in mail.get_content()
     assert (
         client.get(f"/api/v1/tickets/{ticket['id']}", headers=agent).json()["status"]
         == "waiting_citizen"

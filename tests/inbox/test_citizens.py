@@ -1,20 +1,17 @@
-"""Citizen matching in the product: link, review and confirm, merge and undo, search, import."""
+"""Citizen matching in the product: link, review and confirm, merge and undo, search, edits.
+
+The register import through the real ``guichet citizens import`` is in tests/e2e/test_cli.py."""
 
 from __future__ import annotations
-
-import subprocess
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from gateway.core.db import Database
-from inbox.models import AuditEvent, Citizen, ContactPoint, Ticket
+from inbox.models import AuditEvent, Citizen, Role, Ticket
 from tests.conftest import Intake
-from tests.support import GUICHET, make_mail
-
-from .test_api import make_agent
+from tests.support import add_citizen, contacts, make_agent, make_mail
 
 
 @pytest.fixture
@@ -22,28 +19,9 @@ def agent(db: Database) -> dict[str, str]:
     return make_agent(db, "karim@mairie.example")[1]
 
 
-def add_citizen(
-    db: Database, first: str, last: str, *contacts: tuple[str, str], **fields: str
-) -> int:
-    with db.write() as s:
-        c = Citizen(first_name=first, last_name=last, display_name=f"{first} {last}", **fields)
-        s.add(c)
-        s.flush()
-        for kind, value in contacts:
-            s.add(ContactPoint(citizen_id=c.id or 0, kind=kind, value=value))
-        return c.id or 0
-
-
 def tickets(db: Database) -> list[Ticket]:
     with db.read() as s:
         return list(s.exec(select(Ticket).order_by(col(Ticket.id))).all())
-
-
-def contacts(db: Database, citizen_id: int) -> set[str]:
-    with db.read() as s:
-        return set(
-            s.exec(select(ContactPoint.value).where(ContactPoint.citizen_id == citizen_id)).all()
-        )
 
 
 def test_known_address_links_to_the_register_record(db: Database, intake: Intake) -> None:
@@ -77,8 +55,8 @@ def test_name_alone_goes_to_review_then_confirmation_adds_the_address(
     assert tickets(db)[-1].citizen_id == marie and not tickets(db)[-1].needs_review
     audit = client.get(
         f"/api/v1/tickets/{ticket.id}/audit",
-        headers=make_agent(db, "sup@mairie.example", "supervisor")[1],
-    ).json()  # type: ignore[arg-type]
+        headers=make_agent(db, "sup@mairie.example", Role.supervisor)[1],
+    ).json()
     assert "ticket.citizen_confirmed" in [e["action"] for e in audit]
 
 
@@ -151,56 +129,6 @@ def test_search_by_name_address_and_number(
         assert found and found[0]["id"] == marie, q
     assert client.get("/api/v1/citizens", params={"q": "x"}, headers=agent).status_code == 422
     assert client.get("/api/v1/citizens", params={"q": "dupont"}).status_code == 401
-
-
-REGISTER = (
-    "external_id;first_name;last_name;birth_name;birth_date;email;phone;address;postcode;city;"
-    "commentaire\r\n"
-    "A1;Marie;Dupont;Martin;02/03/1984;marie.dupont@orange.fr;06 12 34 56 78;3 rue des Lilas;45000;"
-    "Exemple-sur-Loire;ok\r\n"
-    "A2;Jean-Pierre;Lefèvre;;1950-11-20;;0033 6 11 22 33 44;12 place de l'Église;45000;"
-    "Exemple-sur-Loire;\r\n"
-    "A3;Hélène;Gaël;;31/02/1990;;;;;;date impossible\r\n"
-    ";Sans;Identifiant;;;;;;;;\r\n"
-    "A5;Zoé;Œuvray;;;pas-une-adresse;;;;;\r\n"
-    "A6;Noël;Bénard;;;;0692 12 34 56;1 rue de Saint-Denis;97400;Saint-Denis;Réunion\r\n"
-)
-
-
-def test_import_register_cp1252_semicolons_idempotent(
-    tmp_path: Path, settings: object, db: Database
-) -> None:
-    path = tmp_path / "registre.csv"
-    path.write_bytes(REGISTER.encode("cp1252"))
-    env = {
-        "GUICHET_DATABASE_URL": db.url,
-        "GUICHET_DATA_DIR": str(tmp_path),
-        "PATH": "/usr/bin:/bin",
-    }
-    first = subprocess.run(
-        [GUICHET, "citizens", "import", str(path)], env=env, capture_output=True, text=True
-    )
-    assert first.returncode == 1, first.stderr
-    assert "6 rows: 3 created, 0 updated, 0 unchanged, 3 rejected" in first.stdout
-    assert "line 4: " in first.stderr and "31/02/1990" in first.stderr
-    assert "line 5: external_id is empty" in first.stderr
-    assert "line 6: invalid e-mail address 'pas-une-adresse'" in first.stderr
-    with db.read() as s:
-        jp = s.exec(select(Citizen).where(Citizen.external_id == "A2")).one()
-        assert (jp.first_name, jp.last_name, jp.birth_date) == (
-            "Jean-Pierre",
-            "Lefèvre",
-            "1950-11-20",
-        )
-        noel = s.exec(select(Citizen).where(Citizen.external_id == "A6")).one()
-    assert contacts(db, jp.id or 0) == {"+33611223344"}
-    assert contacts(db, noel.id or 0) == {"+262692123456"}
-    again = subprocess.run(
-        [GUICHET, "citizens", "import", str(path)], env=env, capture_output=True, text=True
-    )
-    assert "6 rows: 0 created, 0 updated, 3 unchanged, 3 rejected" in again.stdout
-    with db.read() as s:
-        assert len(s.exec(select(Citizen)).all()) == 3
 
 
 def test_edit_changes_keeps_only_changed_fields_and_names_the_bad_ones() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,7 @@ import pytest
 from gateway.core.settings import CONFIG_DIR, Settings
 from inbox.routing import Routing, RoutingError, decide, load
 from inbox.routing import of as routing_of
-from tests.support import GUICHET
+from tests.support import GOOD_CATEGORY
 
 CATEGORIES = {
     key: {"label": {"fr": key, "en": key}, "team": key.title()}
@@ -139,9 +137,6 @@ def test_shipped_default_due_date_is_48_working_hours() -> None:
     assert SHIPPED.due_at(monday, social) == datetime(2027, 1, 13, 9, tzinfo=UTC)
 
 
-GOOD_CATEGORY = '[categories.voirie]\nlabel = { fr = "Voirie", en = "Roads" }\nteam = "Voirie"\n'
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -205,24 +200,3 @@ def test_settings_take_the_routing_file_from_the_environment(
     settings = Settings()
     assert settings.routing_file == path and list(routing_of(settings).categories) == ["voirie"]
     assert routing_of(settings).rules == ()
-
-
-def test_guichet_serve_refuses_to_start_with_a_broken_routing_file(tmp_path: Path) -> None:
-    path = tmp_path / "routing.toml"
-    path.write_text(GOOD_CATEGORY + '[[rules]]\ncategory = "voirie"\npatterns = ["[a-"]\n')
-    env = {
-        **os.environ,
-        "GUICHET_ROUTING_FILE": str(path),
-        "GUICHET_DATA_DIR": str(tmp_path),
-        "GUICHET_DATABASE_URL": f"sqlite:///{tmp_path / 'never.sqlite'}",
-    }
-    done = subprocess.run(
-        [GUICHET, "serve", "--http-port", "0", "--smtp-port", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1
-    assert f"{path}: rule 1 (voirie): patterns: pattern '[a-'" in done.stderr
-    assert not (tmp_path / "never.sqlite").exists()  # it stopped before touching anything

@@ -3,7 +3,8 @@
 One browser for the whole session, a fresh context (cookies, storage) per test. Every page still
 open when a test ends, passed or failed, is saved as a full-page PNG under
 ``test-artifacts/screenshots/``. ``check_a11y`` runs axe-core (shipped by axe-playwright-python)
-on the current page.
+on the current page. What several browser tests share (sign-in, the citizen's e-mail, a register
+import) is defined here too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests import support
+from tests.support import PASSWORD, make_mail, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium calls home, and a closed network refuses it.
@@ -33,8 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-PASSWORD = "un mot de passe solide"
+SCREENSHOTS = support.ROOT / "test-artifacts" / "screenshots"
 BLOCKING_IMPACTS = ("serious", "critical")
 _axe = Axe()
 
@@ -160,3 +162,52 @@ def check_a11y(page: Page) -> None:
             for v in blocking
         ]
         pytest.fail(f"accessibility violations on {page.url}:\n" + "\n".join(lines))
+
+
+# --- what several browser tests do -------------------------------------------------------------
+
+LIVE = 15_000  # ms: the pipeline, then the once-a-second change feed, then htmx
+
+# The citizen's e-mail of test_agent_flow and test_keyboard.
+SENDER = "marie.dupont@orange.fr"
+# No routing rule knows these words: the ticket stays without a team, in the agent's reach.
+SUBJECT = "Question sur les horaires de la mairie"
+BODY = "Bonjour,\nLa mairie est-elle ouverte le samedi matin ?\nMerci,\nMarie Dupont"
+
+
+def incoming_mail() -> bytes:
+    return make_mail(
+        sender=f"Marie Dupont <{SENDER}>", subject=SUBJECT, body=BODY, to="contact@mairie.example"
+    )
+
+
+def relayed_reply(web: Web, text: str) -> EmailMessage:
+    """The one message that left through the relay with ``text`` in its body (the automatic
+    acknowledgement of the citizen's mail goes out there too)."""
+
+    def found() -> list[EmailMessage]:
+        return [m for m in web.relay.messages if text in _plain(m)]
+
+    [mail] = wait_for(found, what="the reply at the SMTP relay")
+    return mail
+
+
+def _plain(mail: EmailMessage) -> str:
+    part = mail.get_body(("plain",))
+    return str(part.get_content()) if part is not None else ""
+
+
+def assert_reply_left(web: Web, reference: str, text: str) -> None:
+    mail = relayed_reply(web, text)
+    assert SENDER in str(mail["To"])
+    assert reference in str(mail["Subject"]) and SUBJECT in str(mail["Subject"])
+
+
+COLUMNS = "external_id;first_name;last_name;birth_name;birth_date;email;phone;address;postcode;city"
+
+
+def import_register(web: Web, tmp_path: Path, rows: str) -> None:
+    """`guichet citizens import` of a register export: these rows under the usual columns."""
+    path = tmp_path / "registre.csv"
+    path.write_text(COLUMNS + "\n" + rows, encoding="utf-8")
+    web.gateway.cli("citizens", "import", str(path))

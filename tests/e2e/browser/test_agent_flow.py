@@ -3,47 +3,21 @@
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Web, check_a11y, login
-from tests.support import make_mail, wait_for
+from tests.e2e.browser.conftest import (
+    LIVE,
+    SENDER,
+    SUBJECT,
+    Web,
+    assert_reply_left,
+    check_a11y,
+    incoming_mail,
+    login,
+)
 
-SENDER = "marie.dupont@orange.fr"
-# No routing rule knows these words: the ticket stays without a team, in the agent's reach.
-SUBJECT = "Question sur les horaires de la mairie"
-BODY = "Bonjour,\nLa mairie est-elle ouverte le samedi matin ?\nMerci,\nMarie Dupont"
 REPLY = "Bonjour Madame, la mairie vous accueille le samedi de 9 h à 12 h."
-LIVE = 15_000  # ms: the pipeline, then the once-a-second change feed, then htmx
-
-
-def incoming_mail() -> bytes:
-    return make_mail(
-        sender=f"Marie Dupont <{SENDER}>", subject=SUBJECT, body=BODY, to="contact@mairie.example"
-    )
-
-
-def relayed_reply(web: Web, text: str) -> EmailMessage:
-    """The one message that left through the relay with ``text`` in its body (the automatic
-    acknowledgement of the citizen's mail goes out there too)."""
-
-    def found() -> list[EmailMessage]:
-        return [m for m in web.relay.messages if text in _plain(m)]
-
-    [mail] = wait_for(found, what="the reply at the SMTP relay")
-    return mail
-
-
-def _plain(mail: EmailMessage) -> str:
-    part = mail.get_body(("plain",))
-    return str(part.get_content()) if part is not None else ""
-
-
-def assert_reply_left(web: Web, reference: str, text: str) -> None:
-    mail = relayed_reply(web, text)
-    assert SENDER in str(mail["To"])
-    assert reference in str(mail["Subject"]) and SUBJECT in str(mail["Subject"])
 
 
 def test_claim_reply_by_email_and_resolve(page: Page, web: Web) -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Web, check_a11y, login
-from tests.browser.test_review import import_register
+from tests.e2e.browser.conftest import Web, check_a11y, import_register, login
 
 REGISTER = """\
 R-201;Marie;Dupont;;1985-04-12;marie.dupont@orange.fr;;3 rue des Lilas;69001;Lyon

@@ -11,8 +11,15 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Web, login
-from tests.browser.test_agent_flow import LIVE, SENDER, SUBJECT, assert_reply_left, incoming_mail
+from tests.e2e.browser.conftest import (
+    LIVE,
+    SENDER,
+    SUBJECT,
+    Web,
+    assert_reply_left,
+    incoming_mail,
+    login,
+)
 from tests.support import make_mail
 
 REPLY = "Bonjour Madame, la mairie est ouverte le samedi matin, de 9 h à 12 h."

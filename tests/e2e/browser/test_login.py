@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Web, check_a11y, login
+from tests.e2e.browser.conftest import Web, check_a11y, login
 from tests.support import make_mail, wait_for
 
 SUBJECT = "Demande d'acte de naissance"

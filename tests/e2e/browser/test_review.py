@@ -7,11 +7,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Web, check_a11y, login
-from tests.browser.test_agent_flow import LIVE
+from tests.e2e.browser.conftest import LIVE, Web, check_a11y, import_register, login
 from tests.support import make_mail
 
-COLUMNS = "external_id;first_name;last_name;birth_name;birth_date;email;phone;address;postcode;city"
 # Two records close to the coming sender: her name, and a typo of it. Neither holds her address,
 # and a name alone never links: the ticket goes to review with both as candidates.
 REGISTER = """\
@@ -21,13 +19,6 @@ R-102;Marie;Dupond;;1962-09-30;dupond.marie@free.fr;;18 avenue Foch;69006;Lyon
 SENDER = "m.dupont85@gmail.com"
 SUBJECT = "Question sur les horaires de la mairie"
 BODY = "Bonjour,\nLa mairie est-elle ouverte le samedi matin ?\nMerci,\nMarie Dupont"
-
-
-def import_register(web: Web, tmp_path: Path, rows: str) -> None:
-    """`guichet citizens import` of a register export: these rows under the usual columns."""
-    path = tmp_path / "registre.csv"
-    path.write_text(COLUMNS + "\n" + rows, encoding="utf-8")
-    web.gateway.cli("citizens", "import", str(path))
 
 
 def test_uncertain_sender_is_reviewed_and_confirmed(page: Page, web: Web, tmp_path: Path) -> None:

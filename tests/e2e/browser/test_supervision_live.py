@@ -7,8 +7,7 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Web, check_a11y, login
-from tests.browser.test_agent_flow import LIVE
+from tests.e2e.browser.conftest import LIVE, Web, check_a11y, login
 from tests.support import make_mail
 
 SUBJECT = "Nid de poule devant le 12 rue des Lilas"  # routed to the Voirie team

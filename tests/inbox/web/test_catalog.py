@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from inbox.web.catalog import gettext
+from tests import support
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = support.ROOT
 METHODS = [("inbox/**.py", "python"), ("inbox/templates/**.html", "jinja2")]
 OPTIONS = {"inbox/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 # Conflict("…") and Invalid("…") reach agents through gettext(lang, str(exc)); a page's
@@ -29,7 +28,7 @@ def used_messages() -> set[str]:
         ROOT,
         METHODS,
         keywords=KEYWORDS,
-        options_map=OPTIONS,  # type: ignore[arg-type]
+        options_map=OPTIONS,
     )
     return {m[2] if isinstance(m[2], str) else m[2][0] for m in found}
 

@@ -1,16 +1,15 @@
 """The agents' pages over HTTP: forms, CSRF, permissions and confidential teams.
 
-The same flows run in a real browser under tests/browser; these check every rule cheaply.
+The same flows run in a real browser under tests/e2e/browser; these check every rule cheaply.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from email import message_from_bytes, policy
 
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from gateway.core.db import Database
 from gateway.core.models import OutboxItem
@@ -18,22 +17,12 @@ from inbox.models import Message, Role, Ticket
 from inbox.teams import team_id
 from tests import support
 from tests.conftest import Intake
-from tests.support import make_mail
-from tests.test_api import PASSWORD, make_agent
-
-
-def signed_in(client: TestClient, db: Database, email: str, **kwargs: object) -> None:
-    make_agent(db, email, **kwargs)  # type: ignore[arg-type]
-    assert support.web_login(client, email, PASSWORD).status_code == 303
+from tests.support import PASSWORD, make_agent, make_mail, signed_in, text
 
 
 def ticket(db: Database, number: int = 1) -> Ticket:
     with db.read() as s:
-        return s.exec(select(Ticket).order_by(Ticket.id).offset(number - 1).limit(1)).one()  # type: ignore[arg-type]
-
-
-def text(response: object) -> str:
-    return html.unescape(response.text)  # type: ignore[attr-defined]
+        return s.exec(select(Ticket).order_by(col(Ticket.id)).offset(number - 1).limit(1)).one()
 
 
 def test_every_page_sends_an_outsider_to_sign_in(client: TestClient, intake: Intake) -> None:
@@ -125,7 +114,7 @@ def test_confidential_team_is_invisible_to_other_agents(
     intake(make_mail(subject="Trottoir abîmé", sender="Paul Martin <paul@example.fr>"))
     with db.write() as s:
         social = team_id(s, "Action sociale")
-        first = s.exec(select(Ticket).order_by(Ticket.id)).first()
+        first = s.exec(select(Ticket).order_by(col(Ticket.id))).first()
         assert first is not None
         first.team_id = social
         s.add(first)
@@ -188,7 +177,7 @@ def test_email_html_is_framed_sanitized_and_remote_images_wait(
         '<img src="https://tracker.example/pixel.gif" alt="pixel">'
     )
     msg = message_from_bytes(make_mail(), policy=policy.default)
-    msg.add_alternative(body, subtype="html")  # type: ignore[attr-defined]
+    msg.add_alternative(body, subtype="html")
     intake(msg.as_bytes(policy=policy.SMTP))
     signed_in(client, db, "karim@mairie.example")
     here = f"/tickets/{ticket(db).reference}"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from email import message_from_bytes, policy
 
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
@@ -18,8 +18,7 @@ from inbox.models import Attachment, Message, Ticket
 from inbox.teams import team_id
 from tests import support
 from tests.conftest import Intake
-from tests.support import make_mail
-from tests.test_api import PASSWORD, make_agent
+from tests.support import PASSWORD, make_agent, make_mail
 
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
 # Valid input for every action, so that a refusal comes from the permission check, not validation.
@@ -27,10 +26,10 @@ FORM = {"text": "x", "status": "resolved", "citizen": "new", "agent_id": "", "ot
 BODY = {"text": "x", "status": "resolved", "citizen_id": "new", "agent_id": None, "other_id": 1}
 
 
-def routes(*routers: object) -> Iterator[tuple[str, str]]:
+def routes(*routers: APIRouter) -> Iterator[tuple[str, str]]:
     for router in routers:
-        for route in router.routes:  # type: ignore[attr-defined]
-            assert isinstance(route, APIRoute)
+        for route in router.routes:
+            assert isinstance(route, APIRoute) and route.methods is not None
             for method in sorted(route.methods):
                 if (method, route.path) not in PUBLIC:
                     yield method, route.path
@@ -48,7 +47,7 @@ def fill(path: str, values: dict[str, str]) -> str:
 def social_file(db: Database, intake: Intake) -> dict[str, str]:
     """A ticket of the confidential team, with a message and an image attachment."""
     msg = message_from_bytes(make_mail(subject="Demande d'aide sociale"), policy=policy.default)
-    msg.add_attachment(b"\x89PNG fake", maintype="image", subtype="png", filename="avis.png")  # type: ignore[attr-defined]
+    msg.add_attachment(b"\x89PNG fake", maintype="image", subtype="png", filename="avis.png")
     intake(msg.as_bytes(policy=policy.SMTP))
     with db.write() as s:
         ticket = s.exec(select(Ticket)).one()

@@ -20,8 +20,7 @@ from inbox.models import Agent, AuditEvent, Role, Team, Ticket
 from inbox.web import charts
 from inbox.web.dashboard import duration
 from tests import support
-from tests.test_api import make_agent
-from tests.test_web import signed_in
+from tests.support import make_agent, signed_in
 
 NOW = datetime.now(UTC)
 TODAY = NOW.astimezone(stats.PARIS).date()
