@@ -218,10 +218,6 @@ class Label:
         return self.en if lang == "en" else self.fr
 
 
-def _anyone(address: str) -> bool:
-    return True
-
-
 @dataclass(frozen=True)
 class Channel:
     """One channel, declared once in ``channels.CHANNELS``: every fact the rest of the code
@@ -236,7 +232,8 @@ class Channel:
     Citizens: ``contact`` is what its sender address is on a citizen record;
     ``conversational`` says a message without a reference continues her open conversation
     (chat-like channels, which have no subject); ``reaches(address)`` whether a contact point
-    of that kind can be written to here (a mobile, not a landline, for SMS).
+    of that kind can be written to here (a mobile, not a landline, for SMS); without it, a
+    handle channel reaches its own ``name:`` handles and the others any address.
 
     Answers: ``acknowledgement`` words the acknowledgement of a request that came here, sent
     on ``answered_on`` (a missed call is acknowledged by SMS; empty: this channel); ``reply``
@@ -254,7 +251,7 @@ class Channel:
     enabled: Callable[[Settings], bool] = lambda settings: True
     contact: ContactKind = "handle"
     conversational: bool = False
-    reaches: Callable[[str], bool] = _anyone
+    reaches: Callable[[str], bool] | None = None
     acknowledgement: Acknowledge | None = None
     answered_on: str = ""
     reply: Callable[[Settings, Reply], dict[str, Any]] = plain_reply
@@ -267,6 +264,12 @@ class Channel:
     pollers: Callable[[Runtime], list[Callable[[], None]]] | None = None
     listener: Listen | None = None
     states: Callable[[Settings], list[str]] | None = None  # names it reports state under
+
+    def can_reach(self, address: str) -> bool:
+        """Whether this channel can write to ``address``, a contact point of its kind."""
+        if self.reaches is not None:
+            return self.reaches(address)
+        return self.contact != "handle" or address.startswith(f"{self.name}:")
 
     def our_address(self, settings: Settings) -> str:
         """Who the citizen sees a message on this channel from (recorded on the Message)."""

@@ -180,7 +180,7 @@ def _answered(session: Session, ticket: Ticket) -> Message:
 def _channel_for(settings: Settings, kind: str, address: str) -> str | None:
     """The channel that can carry a reply to ``address`` (a contact point's kind and value)."""
     for spec in CHANNELS.values():
-        if spec.contact == kind and spec.send is not None and spec.reaches(address):
+        if spec.contact == kind and spec.send is not None and spec.can_reach(address):
             return spec.name if spec.enabled(settings) else None
     return None
 

@@ -16,10 +16,6 @@ def enabled(settings: Settings) -> bool:
     return settings.telegram.enabled
 
 
-def reaches(address: str) -> bool:
-    return address.startswith("telegram:")
-
-
 def own_address(settings: Settings) -> str:
     return "telegram:bot"
 
@@ -32,7 +28,6 @@ CHANNEL = Channel(
     enabled=enabled,
     contact="handle",
     conversational=True,
-    reaches=reaches,
     acknowledgement=chat_acknowledgement,
     send=send.send,
     own_address=own_address,

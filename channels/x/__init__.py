@@ -16,10 +16,6 @@ def enabled(settings: Settings) -> bool:
     return settings.x.enabled
 
 
-def reaches(address: str) -> bool:
-    return address.startswith("x:")
-
-
 def own_address(settings: Settings) -> str:
     return f"x:{settings.x.user_id}"
 
@@ -36,7 +32,6 @@ CHANNEL = Channel(
     enabled=enabled,
     contact="handle",
     conversational=True,
-    reaches=reaches,
     acknowledgement=send.acknowledgement,
     send=send.send,
     own_address=own_address,

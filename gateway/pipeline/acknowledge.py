@@ -24,7 +24,7 @@ def route(ctx: Context) -> Channel | None:
         return None
     if not target.enabled(ctx.settings):
         return None
-    if target is not origin and not target.reaches(ctx.msg.sender):
+    if target is not origin and not target.can_reach(ctx.msg.sender):
         return None  # a landline cannot read an SMS
     return target
 
